@@ -263,7 +263,8 @@ export class DatagramSocket implements AsyncIterable<Datagram>, AsyncDisposable 
    * ```
    *
    * @tags allow-net
-   * @param data The datagram's bytes. A send waiting behind others sends a copy.
+   * @param data The datagram's bytes. They are read when the send runs, not copied when you
+   *   call: do not change them until the returned promise settles.
    * @param to The destination: `{ hostname, port }` for UDP, `{ path }` for `unixpacket`.
    * @returns The number of bytes sent.
    */
@@ -283,9 +284,12 @@ export class DatagramSocket implements AsyncIterable<Datagram>, AsyncDisposable 
     if (this.#checkSize && limit !== undefined && data.length > limit) {
       return Promise.reject(new DatagramTooLargeError(data.length, limit, family));
     }
-    const bytes = this.#sendsQueued > 0 ? data.slice() : data;
-    this.#sendsQueued++;
-    const op = this.#sendTail.then(() => this.#sendNow(bytes, addr, family, limit));
+    // With nothing queued the send starts right away; otherwise it waits for the ones before.
+    const direct = this.#sendsQueued === 0;
+    this.#sendsQueued++; // counted down when the send settles
+    const op = direct
+      ? this.#sendNow(data, addr, family, limit)
+      : this.#sendTail.then(() => this.#sendNow(data, addr, family, limit));
     this.#sendTail = op.then(noop, noop);
     return op;
   }
@@ -403,7 +407,9 @@ export class DatagramSocket implements AsyncIterable<Datagram>, AsyncDisposable 
     buffer: Uint8Array<ArrayBuffer> | undefined,
     timeout: number | undefined,
   ): Promise<Datagram> {
-    if (this.#closed) throw closedError();
+    if (this.#closed) {
+      throw new Deno.errors.Interrupted("DatagramSocket was closed while the receive waited");
+    }
     if (buffer !== undefined && this.#pending === undefined && timeout === undefined) {
       // Straight into the caller's buffer, as the OS does it: the excess is dropped silently.
       const [data, addr] = await this.#track(this.#conn.receive(buffer));
