@@ -8,3 +8,4 @@
  * @module
  */
 export * from "./framing/mod.ts";
+export * from "./udp/mod.ts";
