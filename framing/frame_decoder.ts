@@ -184,46 +184,7 @@ export class FrameDecoder {
   #drain(out: Uint8Array[], max: number): void {
     while (out.length < max && this.#buffered > 0) {
       if (this.#chunks.length === 1) {
-        // Fast path: everything buffered is one chunk; frames inside it come out as views.
-        const chunk = this.#chunks[0];
-        const end = chunk.length;
-        let pos = this.#offset;
-        while (out.length < max && pos < end) {
-          let total = this.#frameLength;
-          let head = this.#headerLength;
-          if (total < 0) {
-            head = this.#parseHeader(chunk, pos, end);
-            if (head === 0) break;
-            total = head + this.#bodyLength;
-          }
-          if (end - pos < total) {
-            this.#headerLength = head;
-            this.#frameLength = total;
-            break;
-          }
-          this.#frameLength = -1;
-          if (this.#prefix === 0) {
-            out.push(
-              this.#copy
-                ? chunk.slice(pos + head, pos + total)
-                : chunk.subarray(pos + head, pos + total),
-            );
-          } else {
-            const frame = new Uint8Array(this.#prefix + total - head);
-            frame.set(chunk.subarray(pos, pos + this.#prefix), 0);
-            frame.set(chunk.subarray(pos + head, pos + total), this.#prefix);
-            out.push(frame);
-          }
-          pos += total;
-        }
-        if (pos === end) {
-          this.#chunks.length = 0;
-          this.#offset = 0;
-          this.#buffered = 0;
-        } else {
-          this.#buffered = end - pos;
-          this.#offset = pos;
-        }
+        this.#fastPath(out, max);
         return;
       }
       // The next frame may span several chunks.
@@ -238,6 +199,102 @@ export class FrameDecoder {
       out.push(this.#assemble());
       this.#frameLength = -1;
     }
+  }
+
+  /** Decodes from the single buffered chunk; frames inside it come out as views. */
+  #fastPath(out: Uint8Array[], max: number): void {
+    const chunk = this.#chunks[0];
+    const end = chunk.length;
+    let pos = this.#offset;
+    if (this.#frameLength >= 0) {
+      // A header parsed earlier, waiting for its body.
+      if (end - pos >= this.#frameLength) {
+        out.push(this.#extract(chunk, pos, this.#headerLength, this.#frameLength));
+        pos += this.#frameLength;
+        this.#frameLength = -1;
+      }
+    }
+    const code = this.#code;
+    if (this.#frameLength < 0 && this.#prefix === 0 && !this.#copy && code <= I32LE) {
+      // The common layouts: a fixed-size length field first. Kept tight: no calls per frame.
+      const size = this.format.fieldSize;
+      const adjust = this.#adjust;
+      const limit = this.#max;
+      while (out.length < max && end - pos >= size) {
+        let declared: number;
+        switch (code) {
+          case U32BE:
+            declared = chunk[pos] * 0x1000000 +
+              ((chunk[pos + 1] << 16) | (chunk[pos + 2] << 8) | chunk[pos + 3]);
+            break;
+          case U16BE:
+            declared = (chunk[pos] << 8) | chunk[pos + 1];
+            break;
+          case U8:
+            declared = chunk[pos];
+            break;
+          case U16LE:
+            declared = chunk[pos] | (chunk[pos + 1] << 8);
+            break;
+          case U24BE:
+            declared = (chunk[pos] << 16) | (chunk[pos + 1] << 8) | chunk[pos + 2];
+            break;
+          case U32LE:
+            declared = chunk[pos + 3] * 0x1000000 +
+              ((chunk[pos + 2] << 16) | (chunk[pos + 1] << 8) | chunk[pos]);
+            break;
+          default: // I32LE
+            declared = chunk[pos] | (chunk[pos + 1] << 8) | (chunk[pos + 2] << 16) |
+              (chunk[pos + 3] << 24);
+        }
+        const body = declared + adjust;
+        if (body < 0 || body > limit) {
+          this.#parseHeader(chunk, pos, end); // throws the precise error
+        }
+        const total = size + body;
+        if (end - pos < total) {
+          this.#bodyLength = body;
+          this.#headerLength = size;
+          this.#frameLength = total;
+          break;
+        }
+        out.push(chunk.subarray(pos + size, pos + total));
+        pos += total;
+      }
+    } else {
+      while (out.length < max && pos < end && this.#frameLength < 0) {
+        const head = this.#parseHeader(chunk, pos, end);
+        if (head === 0) break;
+        const total = head + this.#bodyLength;
+        if (end - pos < total) {
+          this.#headerLength = head;
+          this.#frameLength = total;
+          break;
+        }
+        out.push(this.#extract(chunk, pos, head, total));
+        pos += total;
+      }
+    }
+    if (pos === end) {
+      this.#chunks.length = 0;
+      this.#offset = 0;
+      this.#buffered = 0;
+    } else {
+      this.#buffered = end - pos;
+      this.#offset = pos;
+    }
+  }
+
+  #extract(chunk: Uint8Array, pos: number, head: number, total: number): Uint8Array {
+    if (this.#prefix === 0) {
+      return this.#copy
+        ? chunk.slice(pos + head, pos + total)
+        : chunk.subarray(pos + head, pos + total);
+    }
+    const frame = new Uint8Array(this.#prefix + total - head);
+    frame.set(chunk.subarray(pos, pos + this.#prefix), 0);
+    frame.set(chunk.subarray(pos + head, pos + total), this.#prefix);
+    return frame;
   }
 
   /** Copies the first bytes buffered (up to a full header) into the scratch buffer. */

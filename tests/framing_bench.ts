@@ -1,0 +1,186 @@
+/**
+ * Framing benchmark: in-memory decode of back-to-back frames fed in 64 KiB chunks, beside a
+ * minimal hand-written zero-copy loop (the ceiling for JavaScript) and a plain `Uint8Array.set`
+ * copy (memcpy); and encoding into a batch buffer. Prints one table with ratios.
+ *
+ * Run: `deno task bench framing`.
+ *
+ * @module
+ */
+
+import { encodeFrame, FrameBatchEncoder, FrameDecoder, FrameFormat } from "../framing/mod.ts";
+
+const CHUNK = 64 * 1024;
+const STREAM_BYTES = 32 * 1024 * 1024;
+const SECONDS = Number(Deno.env.get("BENCH_SECONDS") ?? "0.8");
+
+function makeStream(payload: number): { chunks: Uint8Array[]; frames: number; bytes: number } {
+  const frame = encodeFrame(new Uint8Array(payload).fill(0x61));
+  const frames = Math.max(1, Math.floor(STREAM_BYTES / frame.length));
+  const wire = new Uint8Array(frames * frame.length);
+  for (let i = 0; i < frames; i++) wire.set(frame, i * frame.length);
+  const chunks: Uint8Array[] = [];
+  for (let i = 0; i < wire.length; i += CHUNK) chunks.push(wire.subarray(i, i + CHUNK));
+  return { chunks, frames, bytes: wire.length };
+}
+
+/** Runs `fn` (one pass over the stream) repeatedly for about SECONDS; returns passes per second. */
+function measure(fn: () => number): { perSecond: number; check: number } {
+  let check = fn(); // warm up
+  check += fn();
+  let passes = 0;
+  const start = performance.now();
+  let now = start;
+  while (now - start < SECONDS * 1000) {
+    check += fn();
+    passes++;
+    now = performance.now();
+  }
+  return { perSecond: passes / ((now - start) / 1000), check };
+}
+
+/** The ceiling: u32be only, views for frames inside a chunk, one copy for a straddling frame. */
+function handLoop(chunks: Uint8Array[]): number {
+  let sum = 0;
+  let carry: Uint8Array | null = null;
+  for (let chunk of chunks) {
+    if (carry !== null) {
+      const joined: Uint8Array = new Uint8Array(carry.length + chunk.length);
+      joined.set(carry);
+      joined.set(chunk, carry.length);
+      chunk = joined;
+      carry = null;
+    }
+    let pos = 0;
+    const end = chunk.length;
+    while (end - pos >= 4) {
+      const n = chunk[pos] * 0x1000000 +
+        ((chunk[pos + 1] << 16) | (chunk[pos + 2] << 8) | chunk[pos + 3]);
+      if (end - pos - 4 < n) break;
+      const frame = chunk.subarray(pos + 4, pos + 4 + n);
+      sum += frame.length;
+      pos += 4 + n;
+    }
+    if (pos < end) carry = chunk.subarray(pos);
+  }
+  return sum;
+}
+
+function sockkitDecode(chunks: Uint8Array[]): number {
+  const decoder = new FrameDecoder();
+  let sum = 0;
+  for (const chunk of chunks) {
+    const frames = decoder.push(chunk);
+    for (let i = 0; i < frames.length; i++) sum += frames[i].length;
+  }
+  decoder.finish();
+  return sum;
+}
+
+function memcpy(chunks: Uint8Array[], target: Uint8Array): number {
+  let at = 0;
+  for (const chunk of chunks) {
+    target.set(chunk, at);
+    at += chunk.length;
+  }
+  return target[at - 1];
+}
+
+const rows: string[][] = [];
+const fmt = (n: number, digits = 2) => n.toFixed(digits);
+
+for (const payload of [16, 1024, 64 * 1024]) {
+  const { chunks, frames, bytes } = makeStream(payload);
+  const target = new Uint8Array(bytes);
+  const ours = measure(() => sockkitDecode(chunks));
+  const hand = measure(() => handLoop(chunks));
+  const copy = measure(() => memcpy(chunks, target));
+  if (ours.check <= 0 || hand.check <= 0) throw new Error("nothing decoded");
+  const label = payload >= 1024 ? `${payload / 1024} KiB` : `${payload} B`;
+  rows.push([
+    `decode ${label}`,
+    fmt((ours.perSecond * frames) / 1e6),
+    fmt((ours.perSecond * bytes) / 1e9),
+    fmt((hand.perSecond * frames) / 1e6),
+    fmt((hand.perSecond * bytes) / 1e9),
+    fmt((copy.perSecond * bytes) / 1e9),
+    fmt(ours.perSecond / hand.perSecond),
+    fmt(ours.perSecond / copy.perSecond),
+  ]);
+}
+
+// Encoding 16 B frames into a batch buffer, flushed every 64 KiB.
+{
+  const payload = new Uint8Array(16).fill(1);
+  const format = new FrameFormat();
+  const batch = new FrameBatchEncoder(format);
+  const perPass = 1_000_000;
+  const enc = measure(() => {
+    let out = 0;
+    for (let i = 0; i < perPass; i++) {
+      batch.push(payload);
+      if (batch.byteLength >= CHUNK) out += batch.flush().length;
+    }
+    return out + batch.flush().length;
+  });
+  const hand = measure(() => {
+    const buf = new Uint8Array(CHUNK + 64);
+    let at = 0;
+    let out = 0;
+    for (let i = 0; i < perPass; i++) {
+      buf[at] = 0;
+      buf[at + 1] = 0;
+      buf[at + 2] = 0;
+      buf[at + 3] = 16;
+      for (let j = 0; j < 16; j++) buf[at + 4 + j] = payload[j];
+      at += 20;
+      if (at >= CHUNK) {
+        out += at;
+        at = 0;
+      }
+    }
+    return out + at;
+  });
+  const one = measure(() => {
+    let out = 0;
+    for (let i = 0; i < perPass / 10; i++) out += encodeFrame(payload, format).length;
+    return out;
+  });
+  rows.push([
+    "encode 16 B (batch)",
+    fmt((enc.perSecond * perPass) / 1e6),
+    fmt((enc.perSecond * perPass * 20) / 1e9),
+    fmt((hand.perSecond * perPass) / 1e6),
+    fmt((hand.perSecond * perPass * 20) / 1e9),
+    "",
+    fmt(enc.perSecond / hand.perSecond),
+    "",
+  ]);
+  rows.push([
+    "encodeFrame 16 B (alloc each)",
+    fmt((one.perSecond * perPass) / 10 / 1e6),
+    fmt((one.perSecond * perPass * 2) / 1e9),
+    "",
+    "",
+    "",
+    fmt(one.perSecond / 10 / hand.perSecond),
+    "",
+  ]);
+}
+
+const header = [
+  "case",
+  "sockkit M/s",
+  "sockkit GB/s",
+  "hand loop M/s",
+  "hand GB/s",
+  "memcpy GB/s",
+  "vs hand",
+  "vs memcpy",
+];
+const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
+const line = (cells: string[]) =>
+  cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join("  ");
+console.log(`framing: ${CHUNK / 1024} KiB input chunks, ${STREAM_BYTES >> 20} MiB per pass, u32be`);
+console.log(line(header));
+for (const row of rows) console.log(line(row));
