@@ -8,4 +8,5 @@
  * @module
  */
 export * from "./framing/mod.ts";
+export * from "./tcp/mod.ts";
 export * from "./udp/mod.ts";

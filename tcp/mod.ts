@@ -1,0 +1,37 @@
+/**
+ * Framed TCP and unix-socket connections: send and receive whole messages over a byte stream.
+ *
+ * TCP merges small writes and splits large ones (the sticky-packet problem, 黏包), so the
+ * receiver cannot tell where a message ends. {@linkcode connectFramed}, {@linkcode listenFramed}
+ * and {@linkcode serveFramed} give connections whose `send` and `receive` work in whole
+ * length-prefixed frames, with whole writes ({@linkcode writeAll}, Python's `sendall`),
+ * automatic batching behind a bounded queue, Nagle turned off, connect/idle/per-frame deadlines
+ * (Python's `settimeout`) and errors that tell timeout, reset, refused and truncated apart.
+ *
+ * @example A request and its reply
+ * ```ts
+ * import { connectFramed, serveFramed } from "@sockkit/sockkit/tcp";
+ * import assert from "node:assert/strict";
+ *
+ * // Requires `allow-net` permission.
+ * await using server = serveFramed({
+ *   port: 0,
+ *   async handler(conn) {
+ *     for await (const frame of conn) {
+ *       await conn.send(new TextEncoder().encode(new TextDecoder().decode(frame).toUpperCase()));
+ *     }
+ *   },
+ * });
+ * await using client = await connectFramed({ port: server.addr.port });
+ * await client.send(new TextEncoder().encode("hello"));
+ * assert.equal(new TextDecoder().decode((await client.receive())!), "HELLO");
+ * ```
+ *
+ * @module
+ */
+export * from "./errors.ts";
+export * from "./write_all.ts";
+export { FramedConn, type FramedConnOptions } from "./framed_conn.ts";
+export * from "./framed_listener.ts";
+export * from "./serve_framed.ts";
+export * from "./remote_exec.ts";
