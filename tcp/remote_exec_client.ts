@@ -328,6 +328,11 @@ export async function connectRemoteExec(
       body.set(clientNonce, 0);
       body.set(proof, AUTH_NONCE_LENGTH);
       await channel.send(MSG.AUTH, body);
+    } else if (token !== undefined) {
+      // We hold a token, so we expect a server that proves it knows it: refuse an impostor.
+      throw new RemoteExecAuthError(
+        "the server does not authenticate, but a token was given: refusing to trust it",
+      );
     } else {
       await channel.send(MSG.AUTH);
     }

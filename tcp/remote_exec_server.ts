@@ -313,7 +313,7 @@ export function serveRemoteExec(options: RemoteExecServerOptions = {}): RemoteEx
     let commands = 0;
     let next: Promise<Message | null> | undefined;
     try {
-      if (active.size > maxConnections) {
+      if (active.size >= maxConnections) { // this connection is not counted yet
         log({
           event: "busy",
           remote,

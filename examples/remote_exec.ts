@@ -1,0 +1,619 @@
+/**
+ * remote_exec: the tutorial's ssh-like remote command program, twice.
+ *
+ * - `server` / `client`: done safely. Authenticated (HMAC-SHA256 challenge–response with a token
+ *   from a file or an environment variable), no shell unless `--shell`, an optional allow-list,
+ *   a wall-clock timeout that kills the whole process group, an output cap, output streamed as it
+ *   is produced over length-prefixed frames, optional TLS.
+ * - `naive-server` / `naive-client`: the tutorial's program as written — one `recv(1024)` per
+ *   command, no framing, a shell, no authentication — to show its sticky-packet bug. Loopback only.
+ *
+ * Run `deno run --allow-net --allow-read --allow-run --allow-env examples/remote_exec.ts --help`.
+ *
+ * Exit codes — client: the remote command's status (124 on timeout, 128+N when signal N ended
+ * it), 126 when the server refused the command, 1 on a connection, authentication or protocol
+ * failure, 2 on a usage error. Server: 0 when stopped by SIGINT/SIGTERM, 1 when it cannot
+ * listen, 2 on a usage error (including a missing or short token).
+ *
+ * @module
+ */
+
+import { parseArgs } from "node:util";
+import {
+  connectRemoteExec,
+  isLoopback,
+  loadToken,
+  REMOTE_EXEC_TOKEN_ENV,
+  type RemoteCommand,
+  RemoteCommandRefusedError,
+  type RemoteExecClient,
+  serveRemoteExec,
+} from "../tcp/remote_exec.ts";
+
+const USAGE = `remote_exec — run commands on another machine over framed TCP (sockkit)
+
+usage:
+  remote_exec.ts server --listen [HOST:]PORT (--token-file F | $${REMOTE_EXEC_TOKEN_ENV})
+                 [--token-env NAME] [--allow cmd1,cmd2] [--shell] [--timeout 10s]
+                 [--kill-grace 2s] [--max-output 16MiB] [--max-connections 64] [--cwd DIR]
+                 [--cert C --key K] [--insecure-no-auth] [--quiet]
+  remote_exec.ts client --connect HOST:PORT (--token-file F | $${REMOTE_EXEC_TOKEN_ENV})
+                 [--token-env NAME] [--encoding utf-8|gbk|…] [--ca C] [-c LINE | -- cmd args…]
+  remote_exec.ts naive-server --listen [HOST:]PORT [--once]     (UNSAFE BY DESIGN, loopback only)
+  remote_exec.ts naive-client --connect HOST:PORT [--encoding utf-8|gbk|…]
+
+Run a subcommand with --help for its options.
+
+exit codes:
+  client: the remote command's status (0–255; 124 on timeout, 128+N when signal N ended it),
+          126 when the server refused the command, 1 on connection/authentication failure,
+          2 on a usage error
+  server: 0 when stopped by SIGINT/SIGTERM, 1 when it cannot listen, 2 on a usage error
+`;
+
+const SERVER_HELP = `remote_exec.ts server — serve remote commands
+
+  --listen [HOST:]PORT   address (HOST defaults to 127.0.0.1; port 0 picks one, printed on stdout)
+  --token-file F         file holding the shared token (≥ 16 bytes; e.g. \`openssl rand -hex 32 > F\`)
+  --token-env NAME       environment variable holding the token (default ${REMOTE_EXEC_TOKEN_ENV},
+                         read when no --token-file is given). Never pass a token in argv.
+  --allow cmd1,cmd2      only these programs may run (exact argv[0])
+  --shell                accept shell lines (/bin/sh -c); not with --allow
+  --timeout 10s          wall-clock limit per command (ms, s, m; 0 = none): SIGTERM to the group,
+  --kill-grace 2s        then SIGKILL after this grace period
+  --max-output 16MiB     cap on stdout+stderr per command (B, KiB, MiB, GiB); the rest is cut
+  --max-connections 64   connections at once
+  --cwd DIR              working directory of the commands
+  --cert C --key K       serve TLS with this PEM certificate and key
+  --insecure-no-auth     serve without a token (only on a loopback address)
+  --quiet                do not log connections to stderr
+
+exit codes: 0 stopped by SIGINT/SIGTERM, 1 cannot listen, 2 usage error (incl. no/short token)
+`;
+
+const CLIENT_HELP = `remote_exec.ts client — run a command on a remote_exec server
+
+  --connect HOST:PORT    the server
+  --token-file F         file holding the shared token
+  --token-env NAME       environment variable holding it (default ${REMOTE_EXEC_TOKEN_ENV})
+  --encoding ENC         decode the remote output from ENC (e.g. gbk); default: bytes as they are
+  --ca C                 trust this PEM certificate (TLS; e.g. the server's self-signed one)
+  -c LINE                run a shell line (the server must run with --shell)
+  -- cmd args…           run this argv; without a command, an interactive prompt
+                         (\`quit\` or an empty line exits)
+
+Remote stdout goes to stdout, remote stderr to stderr, as they arrive.
+exit codes: the remote status (124 timeout, 128+N signal N), 126 refused, 1 connection or
+authentication failure, 2 usage error
+`;
+
+const NAIVE_SERVER_HELP =
+  `remote_exec.ts naive-server — the tutorial's server as written (UNSAFE BY DESIGN)
+
+  --listen [HOST:]PORT   loopback address only (default host 127.0.0.1)
+  --once                 exit after the first client disconnects
+
+No authentication, runs every line with a shell, no framing: it exists to show the bug.
+exit codes: 0 done, 1 cannot listen, 2 usage error (incl. a non-loopback address)
+`;
+
+const NAIVE_CLIENT_HELP = `remote_exec.ts naive-client — the tutorial's client as written
+
+  --connect HOST:PORT    the naive server
+  --encoding ENC         decode the output from ENC (the tutorial used gbk); default utf-8
+
+Reads commands from stdin; one recv(1024) per command, so long outputs spill into the next one.
+\`quit\` or an empty line exits.
+exit codes: 0 done, 1 connection failure, 2 usage error
+`;
+
+class UsageError extends Error {}
+
+function parseHostPort(text: string | undefined, what: string): { hostname: string; port: number } {
+  if (text === undefined) throw new UsageError(`${what} is required`);
+  const m = /^(?:\[([^\]]+)\]|([^:]*)):(\d+)$/.exec(text) ?? /^()()(\d+)$/.exec(text);
+  if (m === null) {
+    throw new UsageError(`${what}: expected [HOST:]PORT, got ${JSON.stringify(text)}`);
+  }
+  const port = Number(m[3]);
+  if (port > 65535) throw new UsageError(`${what}: port out of range: ${port}`);
+  return { hostname: m[1] || m[2] || "127.0.0.1", port };
+}
+
+/** Parses `10s`, `500ms`, `2m`, or plain seconds; returns milliseconds. */
+function parseDuration(text: string, what: string): number {
+  const m = /^(\d+(?:\.\d+)?)(ms|s|m)?$/.exec(text.trim());
+  if (m === null) {
+    throw new UsageError(`${what}: expected a duration like 10s or 500ms, got ${text}`);
+  }
+  const n = Number(m[1]);
+  return Math.round(m[2] === "ms" ? n : m[2] === "m" ? n * 60_000 : n * 1000);
+}
+
+/** Parses `16MiB`, `512KiB`, `1GiB`, `1000` (bytes). */
+function parseSize(text: string, what: string): number {
+  const m = /^(\d+(?:\.\d+)?)\s*(B|KiB|MiB|GiB|KB|MB|GB|k|K|M|G)?$/.exec(text.trim());
+  if (m === null) throw new UsageError(`${what}: expected a size like 16MiB, got ${text}`);
+  const unit: Record<string, number> = {
+    B: 1,
+    KiB: 1024,
+    MiB: 1024 ** 2,
+    GiB: 1024 ** 3,
+    KB: 1000,
+    MB: 1e6,
+    GB: 1e9,
+    k: 1024,
+    K: 1024,
+    M: 1024 ** 2,
+    G: 1024 ** 3,
+  };
+  return Math.floor(Number(m[1]) * unit[m[2] ?? "B"]);
+}
+
+function parseCount(text: string, what: string): number {
+  if (!/^\d+$/.test(text) || Number(text) < 1) {
+    throw new UsageError(`${what}: expected a positive integer, got ${text}`);
+  }
+  return Number(text);
+}
+
+function makeDecoder(encoding: string | undefined): TextDecoder | undefined {
+  if (encoding === undefined) return undefined;
+  try {
+    return new TextDecoder(encoding); // RangeError for an unknown label
+  } catch {
+    throw new UsageError(`unknown encoding: ${encoding}`);
+  }
+}
+
+async function writeAllTo(out: { write(p: Uint8Array): Promise<number> }, bytes: Uint8Array) {
+  let off = 0;
+  while (off < bytes.length) off += await out.write(bytes.subarray(off));
+}
+
+const encoder = new TextEncoder();
+
+/**
+ * Splits a command line into words: whitespace separates, '…' and "…" quote, \ escapes.
+ * No variables, globs or operators: there is no shell.
+ */
+function splitCommandLine(line: string): string[] {
+  const words: string[] = [];
+  let word: string | undefined;
+  let quote: "'" | '"' | undefined;
+  for (let i = 0; i < line.length; i++) {
+    const c = line[i];
+    if (quote === "'") {
+      if (c === "'") quote = undefined;
+      else word += c;
+    } else if (quote === '"') {
+      if (c === '"') quote = undefined;
+      else if (c === "\\" && i + 1 < line.length) word += line[++i];
+      else word += c;
+    } else if (c === "'" || c === '"') {
+      quote = c;
+      word ??= "";
+    } else if (c === "\\" && i + 1 < line.length) {
+      word = (word ?? "") + line[++i];
+    } else if (/\s/.test(c)) {
+      if (word !== undefined) words.push(word);
+      word = undefined;
+    } else {
+      word = (word ?? "") + c;
+    }
+  }
+  if (quote !== undefined) throw new UsageError(`unclosed ${quote} quote`);
+  if (word !== undefined) words.push(word);
+  return words;
+}
+
+/** Lines of stdin, one at a time (stdin is read only as far as needed). */
+async function* stdinLines(): AsyncGenerator<string> {
+  const decoder = new TextDecoder();
+  let buffered = "";
+  const buf = new Uint8Array(4096);
+  for (;;) {
+    const nl = buffered.indexOf("\n");
+    if (nl >= 0) {
+      yield buffered.slice(0, nl).replace(/\r$/, "");
+      buffered = buffered.slice(nl + 1);
+      continue;
+    }
+    const n = await Deno.stdin.read(buf);
+    if (n === null) {
+      buffered += decoder.decode();
+      if (buffered !== "") yield buffered;
+      return;
+    }
+    buffered += decoder.decode(buf.subarray(0, n), { stream: true });
+  }
+}
+
+async function tokenFrom(values: { "token-file"?: string; "token-env"?: string }) {
+  try {
+    return await loadToken({ file: values["token-file"], env: values["token-env"] });
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) {
+      throw new UsageError(`token file not found: ${values["token-file"]}`);
+    }
+    if (error instanceof TypeError || error instanceof RangeError) {
+      throw new UsageError(error.message);
+    }
+    throw error;
+  }
+}
+
+async function runServer(args: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args,
+    strict: true,
+    allowPositionals: true,
+    options: {
+      help: { type: "boolean", short: "h" },
+      listen: { type: "string" },
+      "token-file": { type: "string" },
+      "token-env": { type: "string" },
+      allow: { type: "string" },
+      shell: { type: "boolean" },
+      timeout: { type: "string", default: "10s" },
+      "kill-grace": { type: "string", default: "2s" },
+      "max-output": { type: "string", default: "16MiB" },
+      "max-connections": { type: "string", default: "64" },
+      cwd: { type: "string" },
+      cert: { type: "string" },
+      key: { type: "string" },
+      "insecure-no-auth": { type: "boolean" },
+      quiet: { type: "boolean" },
+    },
+  });
+  if (values.help) {
+    console.log(SERVER_HELP);
+    return 0;
+  }
+  if (positionals.length > 0) throw new UsageError(`unexpected argument: ${positionals[0]}`);
+  const { hostname, port } = parseHostPort(values.listen, "--listen");
+  const allow = values.allow?.split(",").map((s) => s.trim()).filter((s) => s !== "");
+  if (values.shell && allow !== undefined) {
+    throw new UsageError("--shell and --allow cannot be combined");
+  }
+  if ((values.cert === undefined) !== (values.key === undefined)) {
+    throw new UsageError("--cert and --key go together");
+  }
+  let token: Uint8Array | undefined;
+  if (values["insecure-no-auth"]) {
+    if (!isLoopback(hostname)) {
+      throw new UsageError(
+        `--insecure-no-auth is only allowed on a loopback address, not ${hostname}`,
+      );
+    }
+    console.error("remote-exec: WARNING: serving WITHOUT authentication (loopback only)");
+  } else {
+    token = await tokenFrom(values);
+  }
+  const tls = values.cert !== undefined
+    ? { cert: await Deno.readTextFile(values.cert), key: await Deno.readTextFile(values.key!) }
+    : undefined;
+  const stop = new AbortController();
+  let server;
+  try {
+    server = serveRemoteExec({
+      hostname,
+      port,
+      token,
+      insecureNoAuth: values["insecure-no-auth"],
+      allow,
+      shell: values.shell,
+      timeout: parseDuration(values.timeout, "--timeout"),
+      killGrace: parseDuration(values["kill-grace"], "--kill-grace"),
+      maxOutput: parseSize(values["max-output"], "--max-output"),
+      maxConnections: parseCount(values["max-connections"], "--max-connections"),
+      cwd: values.cwd,
+      tls,
+      signal: stop.signal,
+      log: values.quiet ? () => {} : undefined,
+    });
+  } catch (error) {
+    if (error instanceof RangeError || error instanceof TypeError) {
+      throw new UsageError(error.message);
+    }
+    console.error(`remote-exec: cannot listen on ${hostname}:${port}: ${error}`);
+    return 1;
+  }
+  const host = server.addr.hostname.includes(":")
+    ? `[${server.addr.hostname}]`
+    : server.addr.hostname;
+  console.log(`listening on ${host}:${server.addr.port}`);
+  const onSignal = () => stop.abort();
+  Deno.addSignalListener("SIGINT", onSignal);
+  Deno.addSignalListener("SIGTERM", onSignal);
+  await server.finished;
+  Deno.removeSignalListener("SIGINT", onSignal);
+  Deno.removeSignalListener("SIGTERM", onSignal);
+  return 0;
+}
+
+async function runClient(args: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args,
+    strict: true,
+    allowPositionals: true,
+    options: {
+      help: { type: "boolean", short: "h" },
+      connect: { type: "string" },
+      "token-file": { type: "string" },
+      "token-env": { type: "string" },
+      encoding: { type: "string" },
+      ca: { type: "string" },
+      c: { type: "string", short: "c" },
+    },
+  });
+  if (values.help) {
+    console.log(CLIENT_HELP);
+    return 0;
+  }
+  const { hostname, port } = parseHostPort(values.connect, "--connect");
+  if (port === 0) throw new UsageError("--connect: port 0 is not a server's port");
+  if (values.c !== undefined && positionals.length > 0) {
+    throw new UsageError("give either -c LINE or -- cmd args…, not both");
+  }
+  const encoding = values.encoding?.toLowerCase();
+  const passthrough = encoding === undefined || encoding === "utf-8" || encoding === "utf8";
+  makeDecoder(encoding); // checks the label
+  // The token is optional here: a server in --insecure-no-auth mode needs none.
+  const wantToken = values["token-file"] !== undefined ||
+    Deno.env.get(values["token-env"] ?? REMOTE_EXEC_TOKEN_ENV) !== undefined;
+  const token = wantToken ? await tokenFrom(values) : undefined;
+  const caCerts = values.ca !== undefined ? [await Deno.readTextFile(values.ca)] : undefined;
+
+  let client: RemoteExecClient;
+  try {
+    client = await connectRemoteExec({
+      hostname,
+      port,
+      token,
+      tls: caCerts !== undefined ? { caCerts } : undefined,
+    });
+  } catch (error) {
+    console.error(
+      `remote-exec: cannot connect to ${values.connect}: ${
+        error instanceof Error ? error.message : error
+      }`,
+    );
+    return 1;
+  }
+  try {
+    const runOne = async (command: RemoteCommand): Promise<number> => {
+      // One streaming decoder per stream, so a character split across chunks decodes whole.
+      const outDecoder = passthrough ? undefined : new TextDecoder(encoding, { fatal: false });
+      const errDecoder = passthrough ? undefined : new TextDecoder(encoding, { fatal: false });
+      const emit =
+        (out: typeof Deno.stdout, decoder: TextDecoder | undefined) => (chunk: Uint8Array) =>
+          writeAllTo(
+            out,
+            decoder ? encoder.encode(decoder.decode(chunk, { stream: true })) : chunk,
+          );
+      const cancel = new AbortController();
+      const onInt = () => cancel.abort();
+      Deno.addSignalListener("SIGINT", onInt);
+      try {
+        const result = await client.run(command, {
+          onStdout: emit(Deno.stdout, outDecoder),
+          onStderr: emit(Deno.stderr, errDecoder),
+          signal: cancel.signal,
+        });
+        if (outDecoder) await writeAllTo(Deno.stdout, encoder.encode(outDecoder.decode()));
+        if (errDecoder) await writeAllTo(Deno.stderr, encoder.encode(errDecoder.decode()));
+        if (result.timedOut) {
+          console.error(`remote-exec: timed out after ${client.server.timeout} ms`);
+        }
+        if (result.truncated) {
+          console.error(
+            `remote-exec: output truncated at ${client.server.maxOutput} bytes; command stopped`,
+          );
+        }
+        return result.exitStatus;
+      } catch (error) {
+        if (error instanceof RemoteCommandRefusedError) {
+          console.error(`remote-exec: refused: ${error.message}`);
+          return 126;
+        }
+        throw error;
+      } finally {
+        Deno.removeSignalListener("SIGINT", onInt);
+      }
+    };
+    if (values.c !== undefined) return await runOne({ shell: values.c });
+    if (positionals.length > 0) return await runOne(positionals);
+    // Interactive, like the tutorial's client.
+    let status = 0;
+    const prompt = () => writeAllTo(Deno.stdout, encoder.encode(">>> "));
+    await prompt();
+    for await (const raw of stdinLines()) {
+      const line = raw.trim();
+      if (line === "" || line === "quit") break;
+      let command: RemoteCommand;
+      try {
+        command = client.server.shell ? { shell: line } : splitCommandLine(line);
+      } catch (error) {
+        console.error(`remote-exec: ${(error as Error).message}`);
+        await prompt();
+        continue;
+      }
+      status = await runOne(command);
+      await prompt();
+    }
+    return status;
+  } catch (error) {
+    console.error(
+      `remote-exec: ${error instanceof Error ? `${error.name}: ${error.message}` : error}`,
+    );
+    return 1;
+  } finally {
+    await client.close();
+  }
+}
+
+async function runNaiveServer(args: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args,
+    strict: true,
+    allowPositionals: true,
+    options: {
+      help: { type: "boolean", short: "h" },
+      listen: { type: "string" },
+      once: { type: "boolean" },
+    },
+  });
+  if (values.help) {
+    console.log(NAIVE_SERVER_HELP);
+    return 0;
+  }
+  if (positionals.length > 0) throw new UsageError(`unexpected argument: ${positionals[0]}`);
+  const { hostname, port } = parseHostPort(values.listen, "--listen");
+  if (!isLoopback(hostname)) {
+    throw new UsageError(`naive-server listens on loopback addresses only, not ${hostname}`);
+  }
+  console.error(
+    "naive-server: UNSAFE BY DESIGN — the tutorial's program as written: no authentication, a " +
+      "shell, no framing (one recv(1024) per command). Loopback only. Use `server` for real work.",
+  );
+  let listener: Deno.Listener;
+  try {
+    listener = Deno.listen({ hostname, port });
+  } catch (error) {
+    console.error(`naive-server: cannot listen on ${hostname}:${port}: ${error}`);
+    return 1;
+  }
+  const addr = listener.addr as Deno.NetAddr;
+  console.log(`listening on ${addr.hostname}:${addr.port}`);
+  const onSignal = () => listener.close();
+  Deno.addSignalListener("SIGINT", onSignal);
+  Deno.addSignalListener("SIGTERM", onSignal);
+  try {
+    for (;;) {
+      let conn: Deno.Conn;
+      try {
+        conn = await listener.accept(); // one client at a time, as in the tutorial
+      } catch {
+        break;
+      }
+      const peer = conn.remoteAddr as Deno.NetAddr;
+      console.error(`naive-server: client ${peer.hostname}:${peer.port}`);
+      try {
+        for (;;) {
+          const buf = new Uint8Array(1024); // cmd = conn.recv(BUFSIZ)
+          const n = await conn.read(buf);
+          if (n === null || n === 0) break; // if not cmd: break
+          const cmd = new TextDecoder().decode(buf.subarray(0, n));
+          // subprocess.Popen(cmd, shell=True, stdout=PIPE, stdin=PIPE, stderr=PIPE)
+          const out = await new Deno.Command("/bin/sh", {
+            args: ["-c", cmd],
+            stdin: "null",
+            stdout: "piped",
+            stderr: "piped",
+          }).output();
+          await writeAllTo(conn, out.stderr); // conn.send(stderr)
+          await writeAllTo(conn, out.stdout); // conn.send(stdout)
+        }
+      } catch (error) {
+        console.error(`naive-server: ${error}`);
+      } finally {
+        conn.close();
+      }
+      if (values.once) break;
+    }
+  } finally {
+    Deno.removeSignalListener("SIGINT", onSignal);
+    Deno.removeSignalListener("SIGTERM", onSignal);
+    try {
+      listener.close();
+    } catch { /* already closed */ }
+  }
+  return 0;
+}
+
+async function runNaiveClient(args: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args,
+    strict: true,
+    allowPositionals: true,
+    options: {
+      help: { type: "boolean", short: "h" },
+      connect: { type: "string" },
+      encoding: { type: "string", default: "utf-8" },
+    },
+  });
+  if (values.help) {
+    console.log(NAIVE_CLIENT_HELP);
+    return 0;
+  }
+  if (positionals.length > 0) throw new UsageError(`unexpected argument: ${positionals[0]}`);
+  const { hostname, port } = parseHostPort(values.connect, "--connect");
+  const decoder = makeDecoder(values.encoding)!;
+  let conn: Deno.Conn;
+  try {
+    conn = await Deno.connect({ hostname, port });
+  } catch (error) {
+    console.error(`naive-client: cannot connect to ${values.connect}: ${error}`);
+    return 1;
+  }
+  try {
+    await writeAllTo(Deno.stdout, encoder.encode(">>> "));
+    for await (const raw of stdinLines()) {
+      const cmd = raw.trim();
+      if (!cmd || cmd === "quit") break;
+      await writeAllTo(conn, encoder.encode(cmd)); // tcpsc.send(cmd.encode('utf-8'))
+      const buf = new Uint8Array(1024);
+      const n = await conn.read(buf); // result = tcpsc.recv(BUFSIZ)
+      if (n === null) break;
+      // print(result.decode('gbk'), end='')
+      await writeAllTo(Deno.stdout, encoder.encode(decoder.decode(buf.subarray(0, n))));
+      await writeAllTo(Deno.stdout, encoder.encode(">>> "));
+    }
+  } finally {
+    conn.close();
+  }
+  return 0;
+}
+
+/**
+ * Runs the CLI.
+ *
+ * @param args The command-line arguments.
+ * @returns The exit code.
+ */
+export async function main(args: string[]): Promise<number> {
+  const [sub, ...rest] = args;
+  try {
+    switch (sub) {
+      case "server":
+        return await runServer(rest);
+      case "client":
+        return await runClient(rest);
+      case "naive-server":
+        return await runNaiveServer(rest);
+      case "naive-client":
+        return await runNaiveClient(rest);
+      case "-h":
+      case "--help":
+        console.log(USAGE);
+        return 0;
+      default:
+        throw new UsageError(
+          sub === undefined ? "a subcommand is required" : `unknown subcommand: ${sub}`,
+        );
+    }
+  } catch (error) {
+    const code = (error as { code?: string }).code;
+    if (
+      error instanceof UsageError || (typeof code === "string" && code.startsWith("ERR_PARSE_ARGS"))
+    ) {
+      console.error(`remote_exec: ${(error as Error).message}\n\n${USAGE}`);
+      return 2;
+    }
+    console.error(`remote_exec: ${error instanceof Error ? error.message : error}`);
+    return 1;
+  }
+}
+
+if (import.meta.main) Deno.exit(await main(Deno.args));
