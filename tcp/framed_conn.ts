@@ -94,6 +94,33 @@ function checkSize(name: string, value: unknown, fallback: number, min: number):
   return value;
 }
 
+/**
+ * Checks {@linkcode FramedConnOptions} (used before connecting, so that bad options throw before
+ * any socket is made).
+ */
+export function checkConnOptions(options: FramedConnOptions): {
+  format: FrameFormat;
+  idleTimeout: number;
+  frameTimeout: number;
+  highWaterMark: number;
+  readBufferSize: number;
+  noDelay: boolean;
+} {
+  const noDelay = options.noDelay ?? true;
+  if (typeof noDelay !== "boolean") throw new TypeError("noDelay must be a boolean");
+  if (options.keepAlive !== undefined && typeof options.keepAlive !== "boolean") {
+    throw new TypeError("keepAlive must be a boolean");
+  }
+  return {
+    format: options instanceof FrameFormat ? options : new FrameFormat(options),
+    idleTimeout: checkTimeout("idleTimeout", options.idleTimeout),
+    frameTimeout: checkTimeout("frameTimeout", options.frameTimeout),
+    highWaterMark: checkSize("highWaterMark", options.highWaterMark, 1024 * 1024, 0),
+    readBufferSize: checkSize("readBufferSize", options.readBufferSize, 65536, 64),
+    noDelay,
+  };
+}
+
 type Segment =
   | { batch: FrameBatchEncoder; bytes?: undefined; done?: undefined }
   | {
@@ -125,8 +152,11 @@ interface Waiter {
  * **Receiving.** Frames are views into the buffers the socket was read into (no allocation per
  * frame); a read buffer is never reused, so a frame stays valid as long as you keep it.
  * `receive` resolves to `null` at a clean end of the stream, and throws
- * {@linkcode TruncatedFrameError} when the peer stopped (closed or reset) inside a frame, with the
- * `Deno.errors.ConnectionReset` as its `cause` when it was a reset.
+ * {@linkcode TruncatedFrameError} when the peer stopped (closed or reset) inside a frame. Deno 2.9
+ * reports a reset on read as the end of the stream (measured), so a reset between frames looks
+ * like a clean close and shows on the next write as `Deno.errors.BrokenPipe`; where the OS does
+ * report `ConnectionReset` on read, it becomes the `cause` of the `TruncatedFrameError` (or is
+ * thrown as is between frames).
  *
  * **Closing.** {@linkcode FramedConn.prototype.closeWrite} sends EOF after the queued frames
  * (half-close: you can still receive). Note that closing Deno's `conn.readable` or
@@ -205,13 +235,13 @@ export class FramedConn implements AsyncDisposable, AsyncIterable<Uint8Array> {
       throw new TypeError("conn must be a Deno.Conn");
     }
     this.conn = conn;
-    this.format = new FrameFormat(options);
-    this.#idleTimeout = checkTimeout("idleTimeout", options.idleTimeout);
-    this.#frameTimeout = checkTimeout("frameTimeout", options.frameTimeout);
-    this.#highWaterMark = checkSize("highWaterMark", options.highWaterMark, 1024 * 1024, 0);
-    this.#readBufferSize = checkSize("readBufferSize", options.readBufferSize, 65536, 64);
-    const noDelay = options.noDelay ?? true;
-    if (typeof noDelay !== "boolean") throw new TypeError("noDelay must be a boolean");
+    const checked = checkConnOptions(options);
+    this.format = checked.format;
+    this.#idleTimeout = checked.idleTimeout;
+    this.#frameTimeout = checked.frameTimeout;
+    this.#highWaterMark = checked.highWaterMark;
+    this.#readBufferSize = checked.readBufferSize;
+    const noDelay = checked.noDelay;
     if (conn.remoteAddr?.transport === "tcp") {
       const tcp = conn as Deno.TcpConn;
       if (noDelay && typeof tcp.setNoDelay === "function") tcp.setNoDelay(true);
@@ -554,9 +584,10 @@ export class FramedConn implements AsyncDisposable, AsyncIterable<Uint8Array> {
   }
 
   async #writeLoop(): Promise<void> {
+    let segment: Segment | undefined;
     try {
       for (;;) {
-        let segment = this.#segments.shift();
+        segment = this.#segments.shift();
         if (segment === undefined) {
           if (this.#active.frameCount === 0) break;
           this.#seal();
@@ -572,8 +603,10 @@ export class FramedConn implements AsyncDisposable, AsyncIterable<Uint8Array> {
           this.#wrote(segment.bytes.length);
           segment.done?.resolve();
         }
+        segment = undefined;
       }
     } catch (error) {
+      segment?.done?.reject(this.#failure ?? error);
       this.#writeFailed(this.#failure ?? error);
     } finally {
       this.#writing = false;

@@ -4,9 +4,13 @@
  * @module
  */
 
-import { checkTimeout, FramedConn, type FramedConnOptions } from "./framed_conn.ts";
+import {
+  checkConnOptions,
+  checkTimeout,
+  FramedConn,
+  type FramedConnOptions,
+} from "./framed_conn.ts";
 import { TimeoutError } from "./errors.ts";
-import { FrameFormat } from "../framing/frame_format.ts";
 
 /** Options of {@linkcode connectFramed}: where to connect, plus every connection option. */
 export interface ConnectFramedOptions extends FramedConnOptions {
@@ -118,7 +122,7 @@ export async function connectFramed(options: ConnectFramedOptions): Promise<Fram
   }
   const transport = transportOf(options);
   const connectTimeout = checkTimeout("connectTimeout", options.connectTimeout);
-  validate(options);
+  checkConnOptions(options);
   const outer = options.signal;
   outer?.throwIfAborted();
   const controller = new AbortController();
@@ -158,13 +162,6 @@ export async function connectFramed(options: ConnectFramedOptions): Promise<Fram
   return new FramedConn(conn, options);
 }
 
-/** Checks the framing options and deadlines before any socket is made. */
-function validate(options: FramedConnOptions): void {
-  new FrameFormat(options);
-  checkTimeout("idleTimeout", options.idleTimeout);
-  checkTimeout("frameTimeout", options.frameTimeout);
-}
-
 /**
  * Listens for framed connections (Python's `socket()` + `bind()` + `listen()`); iterate it, or
  * call {@linkcode FramedListener.prototype.accept}, to get each connection as a
@@ -200,7 +197,7 @@ export function listenFramed(options: ListenFramedOptions = {}): FramedListener 
     throw new TypeError("listenFramed options must be an object");
   }
   const transport = transportOf(options);
-  validate(options);
+  checkConnOptions(options);
   options.signal?.throwIfAborted();
   const listener = transport === "tcp"
     ? Deno.listen({
