@@ -2,8 +2,8 @@
  * Sends and receives files over TCP: the tutorial's big-file transfer, made safe.
  *
  * ```sh
- * deno run --allow-net=127.0.0.1 --allow-read --allow-write examples/file_transfer.ts \
- *   receive --listen 127.0.0.1:9527 --dir ./inbox
+ * deno run --allow-net=127.0.0.1 --allow-read --allow-write --allow-sys=statfs \
+ *   --allow-env=NO_COLOR examples/file_transfer.ts receive --listen 127.0.0.1:9527 --dir ./inbox
  * deno run --allow-net=127.0.0.1 --allow-read examples/file_transfer.ts \
  *   send big.iso notes.txt --connect 127.0.0.1:9527
  * ```
@@ -169,6 +169,11 @@ async function connectOrAccept(
   }
 }
 
+/** Whether an environment variable may be read (without prompting). */
+function envGranted(variable: string): boolean {
+  return Deno.permissions.querySync({ name: "env", variable }).state === "granted";
+}
+
 function report(results: FileTransferResult[], verb: string, quiet: boolean): boolean {
   let ok = true;
   for (const r of results) {
@@ -277,7 +282,7 @@ export async function main(args: string[]): Promise<number> {
 
   const quiet = values.quiet;
   const showBar = !quiet && (values.progress || Deno.stderr.isTerminal());
-  const noColor = (Deno.env.get("NO_COLOR") ?? "") !== "";
+  const noColor = envGranted("NO_COLOR") && (Deno.env.get("NO_COLOR") ?? "") !== "";
   const bar = showBar ? new ProgressBar(Deno.stderr.isTerminal() && !noColor) : undefined;
   const onProgress = bar ? (p: FileProgress) => bar.update(p) : undefined;
   const controller = new AbortController();

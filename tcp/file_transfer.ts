@@ -184,7 +184,7 @@ export interface FileTransferResult {
  *   return await receiveFiles(conn, { dir: dst });
  * })();
  * {
- *   using conn = await Deno.connect(listener.addr);
+ *   using conn = await Deno.connect({ hostname: "127.0.0.1", port: listener.addr.port });
  *   const sent = await sendFiles(conn, [`${src}/a.txt`, `${src}/b.bin`]);
  *   assert.deepEqual(sent.map((r) => r.ok), [true, true]);
  * }
@@ -242,7 +242,7 @@ export function sendFiles(
  *   return await receiveFile(conn, { dir: `${dir}/out`, wire: "seed" });
  * })();
  * {
- *   using conn = await Deno.connect(listener.addr);
+ *   using conn = await Deno.connect({ hostname: "127.0.0.1", port: listener.addr.port });
  *   await sendFile(conn, `${dir}/src.txt`, { wire: "seed" });
  * }
  * await assert.rejects(receiving, (e) => e instanceof FileTransferError && e.code === "exists");
@@ -291,7 +291,7 @@ export async function sendFile(
  *   return await receiveFiles(conn, { dir, wire: "seed" });
  * })();
  * {
- *   using conn = await Deno.connect(listener.addr);
+ *   using conn = await Deno.connect({ hostname: "127.0.0.1", port: listener.addr.port });
  *   const head = encodeEnvelopeHeader({ filename: "../evil" }, 3, ENVELOPE_PRESETS.python);
  *   await conn.write(new Uint8Array([...head, 1, 2, 3]));
  * }
@@ -358,7 +358,7 @@ export function receiveFiles(
  *   using conn = await listener.accept();
  *   return await sendFile(conn, `${dir}/三体.txt`, { wire: "seed" });
  * })();
- * using conn = await Deno.connect(listener.addr);
+ * using conn = await Deno.connect({ hostname: "127.0.0.1", port: listener.addr.port });
  * const result = await receiveFile(conn, { dir: `${dir}/out`, wire: "seed" });
  * await sending;
  * assert.equal(result.name, "三体.txt");

@@ -55,7 +55,7 @@ function targetOf(dir: string, name: string): Target {
 
 /** A failure that ends the session (the connection is unusable). */
 class Fatal extends Error {
-  constructor(readonly error: FileTransferError) {
+  constructor(readonly error: FileTransferError, readonly result?: FileTransferResult) {
     super(error.message);
   }
 }
@@ -80,6 +80,7 @@ export async function receiveSession(
     }
   } catch (error) {
     if (!(error instanceof Fatal)) throw error;
+    if (error.result !== undefined) results.push(error.result);
   } finally {
     link.dispose();
   }
@@ -186,7 +187,7 @@ async function receiveOne(
   };
   const refuse = async (error: FileTransferError): Promise<FileTransferResult> => {
     result.error = error;
-    await send(link, { type: "refuse", code: error.code, error: error.message });
+    await send(link, { type: "refuse", code: error.code, error: error.message }, result);
     return result;
   };
   if (typeof size !== "number" || !Number.isSafeInteger(size) || size < 0) {
@@ -224,7 +225,7 @@ async function receiveOne(
     return refuse(toTransferError(error));
   }
   const prefixSha256 = hash.copy().digest("hex");
-  await send(link, { type: "accept", offset, sha256: prefixSha256 });
+  await send(link, { type: "accept", offset, sha256: prefixSha256 }, result);
 
   // The envelope.
   let envelope;
@@ -290,7 +291,11 @@ async function receiveOne(
       "checksum",
       `${escapeFileName(name)}: SHA-256 mismatch (expected ${sha256}, got ${digest}); discarded`,
     );
-    await send(link, { type: "ack", ok: false, code: "checksum", error: result.error.message });
+    await send(
+      link,
+      { type: "ack", ok: false, code: "checksum", error: result.error.message },
+      result,
+    );
     return result;
   }
   try {
@@ -303,24 +308,30 @@ async function receiveOne(
       ok: false,
       code: result.error.code,
       error: result.error.message,
-    });
+    }, result);
     return result;
   }
   result.ok = true;
-  await send(link, { type: "ack", ok: true, sha256: digest });
+  await send(link, { type: "ack", ok: true, sha256: digest }, result);
   return result;
 }
 
 function fatal(result: FileTransferResult, error: FileTransferError): Fatal {
   result.error = error;
-  return new Fatal(error);
+  return new Fatal(error, result);
 }
 
-async function send(link: Link, message: Record<string, unknown>): Promise<void> {
+async function send(
+  link: Link,
+  message: Record<string, unknown>,
+  result: FileTransferResult,
+): Promise<void> {
   try {
     await link.sendJson(message);
   } catch (error) {
-    throw new Fatal(toTransferError(error, link));
+    const failure = toTransferError(error, link);
+    result.error ??= failure;
+    throw new Fatal(failure, result);
   }
 }
 
