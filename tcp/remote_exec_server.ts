@@ -532,7 +532,8 @@ export function serveRemoteExec(options: RemoteExecServerOptions = {}): RemoteEx
     await acceptLoop;
     while (active.size > 0) await Promise.allSettled([...active]);
   };
-  options.signal?.addEventListener("abort", () => void close(), { once: true });
+  if (options.signal?.aborted) void close();
+  else options.signal?.addEventListener("abort", () => void close(), { once: true });
   const finished = acceptLoop.then(async () => {
     while (active.size > 0) await Promise.allSettled([...active]);
   });
