@@ -14,7 +14,7 @@ import { writeAll } from "./write_all.ts";
 import { FileTransferError } from "./file_transfer_error.ts";
 
 /** Size of each socket read (a fresh buffer each time: the frame reader keeps views of it). */
-export const READ_SIZE: number = 256 * 1024;
+export const READ_SIZE: number = 64 * 1024;
 
 /** Largest control frame (offer, reply, acknowledgement). */
 export const MAX_CONTROL_FRAME: number = 64 * 1024;
