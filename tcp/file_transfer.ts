@@ -270,7 +270,8 @@ export async function sendFile(
  * that ends inside a file fails it and ends the session. Never throws for a failed transfer:
  * look at each result's `ok` and `error`.
  *
- * Requires `allow-read` and `allow-write` permissions (for `dir`).
+ * Requires `allow-read` and `allow-write` permissions (for `dir`), and `allow-sys` (`statfs`) for
+ * the free-space check (skipped without it; a full disk then fails the write with code `"io"`).
  *
  * @param conn A connected `Deno.Conn` on which nothing was read yet.
  * @param options The directory, wire, overwrite and resume policy, limits, timeout, signal and
