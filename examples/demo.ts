@@ -17,11 +17,11 @@
  *   first offered to `DatagramSocket.send`, which refuses it with `DatagramTooLargeError`.
  *
  * ```sh
- * deno task demo            # = deno run --allow-net=127.0.0.1,[::1] examples/demo.ts
+ * deno task demo            # = deno run --allow-net=127.0.0.1 examples/demo.ts
  * deno task demo --json
  * ```
  *
- * Permissions: `--allow-net=127.0.0.1,[::1]` (loopback only) and `--unstable-net` for
+ * Permissions: `--allow-net=127.0.0.1` (loopback only) and `--unstable-net` for
  * `Deno.listenDatagram` (set by `"unstable": ["net"]` in `deno.json`). Nothing else.
  *
  * Exit codes: 0 everything behaved as described, 1 it did not (or a socket error, or the 14 s
@@ -48,7 +48,7 @@ import {
 } from "./boundary_picture.ts";
 
 const USAGE = `Usage: deno task demo [--json]
-   or: deno run --unstable-net --allow-net=127.0.0.1,[::1] examples/demo.ts [options]
+   or: deno run --unstable-net --allow-net=127.0.0.1 examples/demo.ts [options]
 
 Sends the same messages over raw TCP, framed TCP and UDP on loopback (127.0.0.1) and prints,
 side by side, what each receiver saw: message boundaries kept or lost (merged and split
@@ -62,7 +62,7 @@ Options:
   --width N     width of the picture and table, 72 to 200 (default: the terminal's, or 100)
   -h, --help    show this help
 
-Permissions: --allow-net=127.0.0.1,[::1] (loopback only) and --unstable-net (for
+Permissions: --allow-net=127.0.0.1 (loopback only) and --unstable-net (for
 Deno.listenDatagram; "unstable": ["net"] in deno.json). Nothing else.
 
 Exit codes: 0 everything behaved as described, 1 it did not (or a socket error, or the 14 s
@@ -115,12 +115,14 @@ interface EmptyMessage {
 
 interface Column {
   name: string;
+  /** Receives that held two or more messages (UDP: datagrams that match no sent message). */
   receiver: string;
   receives: number;
   messagesSent: number;
   messagesWhole: number;
   boundariesKept: boolean;
   merged: number;
+  /** Messages that came in two or more receives (UDP: datagrams that match no sent message). */
   split: number;
   largestMessage: LargestMessage;
   emptyMessage: EmptyMessage;
@@ -393,7 +395,8 @@ async function runUdp(messages: Uint8Array[]): Promise<{ column: UdpColumn; send
       messagesSent: report.sent,
       messagesWhole: report.whole,
       boundariesKept: kept,
-      merged: 0, // a datagram that merged two would not match any message: counted in mismatched
+      // A datagram holding two messages, or part of one, would match no sent message.
+      merged: report.mismatched,
       split: report.mismatched,
       largestMessage: {
         bytes: messages[big].length,
@@ -444,7 +447,7 @@ interface DemoReport {
 }
 
 const PERMISSIONS = [
-  "--allow-net=127.0.0.1,[::1] (loopback only)",
+  "--allow-net=127.0.0.1 (loopback only)",
   '--unstable-net (Deno.listenDatagram; "unstable": ["net"] in deno.json)',
 ];
 
@@ -506,9 +509,10 @@ function table(columns: Column[], width: number, style: Style): string[] {
     const m = c.largestMessage;
     if (c.name === "UDP" && m.arrived === "refused") {
       const r = (c as UdpColumn).refused.find((x) => x.bytes === m.bytes);
+      const max = (c as UdpColumn).transmit.largestReceived;
       return `${sizeName(m.bytes)} refused: ${r?.error} (limit ${
         fmt(r?.limit ?? MAX_UDP_PAYLOAD_IPV4)
-      } B); ${fmt(MAX_UDP_PAYLOAD_IPV4)} B arrived whole`;
+      } B); the largest that arrived: ${fmt(max)} B`;
     }
     if (m.arrived === "split") return `${sizeName(m.bytes)} split over ${fmt(m.receives)} reads`;
     if (m.arrived === "whole") return `${sizeName(m.bytes)} whole, in 1 receive`;
@@ -629,7 +633,7 @@ function printReport(report: DemoReport, width: number, style: Style): void {
   console.log(
     style.dim(
       "  | a sent message (index, or size; ∅ empty)  [ ] one receive: a read, a frame or a datagram\n" +
-        "  [r3–66] reads 3 to 66, too narrow to draw apart   ✘ refused or lost\n" +
+        "  [r3–66] or [×2]: several reads, too narrow to draw apart   ✘ refused or lost\n" +
         "  about 8 bytes per column; large messages drawn shortened",
     ),
   );
@@ -696,7 +700,7 @@ async function main(): Promise<number> {
   }
   const net = await Deno.permissions.query({ name: "net", host: HOST });
   if (net.state !== "granted") {
-    console.error(`demo: needs --allow-net=${HOST},[::1]; run it as: deno task demo`);
+    console.error(`demo: needs --allow-net=${HOST}; run it as: deno task demo`);
     return 1;
   }
 

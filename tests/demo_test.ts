@@ -5,7 +5,7 @@ const demo = new URL("../examples/demo.ts", import.meta.url).pathname;
 
 async function run(
   args: string[],
-  flags = ["--unstable-net", "--allow-net=127.0.0.1,[::1]"],
+  flags = ["--unstable-net", "--allow-net=127.0.0.1"],
 ): Promise<{ code: number; out: string; err: string }> {
   const { code, stdout, stderr } = await new Deno.Command(Deno.execPath(), {
     args: ["run", "--no-config", ...flags, demo, ...args],
@@ -98,7 +98,7 @@ Deno.test({
     assert.ok(!out.includes("\x1b["), "no colours when stdout is not a terminal");
     assert.match(out, /^\s+TCP raw\s+TCP framed\s+UDP$/m);
     assert.match(out, /^boundaries\s+lost\s+kept\s+kept$/m);
-    assert.match(out, /Permissions: --allow-net=127\.0\.0\.1,\[::1\]/);
+    assert.match(out, /Permissions: --allow-net=127\.0\.0\.1 \(loopback only\)/);
     assert.match(out, /^ {2}✘ TCP raw {5}boundaries lost/m);
     assert.match(out, /^ {2}✔ TCP framed {2}boundaries kept/m);
     assert.match(out, /^ {2}✔ UDP {9}boundaries kept/m);
@@ -118,7 +118,7 @@ Deno.test({
     const help = await run(["--help"]);
     assert.equal(help.code, 0);
     assert.match(help.out, /^Usage: deno task demo/);
-    assert.match(help.out, /Permissions: --allow-net=127\.0\.0\.1,\[::1\]/);
+    assert.match(help.out, /Permissions: --allow-net=127\.0\.0\.1 \(loopback only\)/);
 
     const unknown = await run(["--bogus"]);
     assert.equal(unknown.code, 2);
