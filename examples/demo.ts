@@ -526,15 +526,23 @@ function table(columns: Column[], width: number, style: Style): string[] {
       (c) =>
         c.name === "TCP framed"
           ? `none (underneath, ${fmt((c as FramedColumn).socketMerged)} socket reads did)`
-          : `${fmt(c.merged)} ${c.name === "UDP" ? "datagrams" : "reads"} held 2+ messages`,
-      (c) => c.name !== "TCP raw" ? c.merged === 0 : c.merged === 0,
+          : c.name === "UDP"
+          ? c.merged === 0
+            ? "none: each datagram was one message"
+            : `${fmt(c.merged)} datagrams matched no message`
+          : `${fmt(c.merged)} reads held 2+ messages`,
+      (c) => c.merged === 0,
     ],
     [
       "split",
       (c) =>
         c.name === "TCP framed"
           ? `none (underneath, ${fmt((c as FramedColumn).socketSplit)} messages were)`
-          : `${fmt(c.split)} messages over 2+ ${c.name === "UDP" ? "datagrams" : "reads"}`,
+          : c.name === "UDP"
+          ? c.split === 0
+            ? "none: each message in one datagram"
+            : `${fmt(c.split)} datagrams matched no message`
+          : `${fmt(c.split)} messages over 2+ reads`,
       (c) => c.split === 0,
     ],
     ["largest message", largest, (c) => c.largestMessage.arrived === "whole"],
