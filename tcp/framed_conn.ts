@@ -7,6 +7,7 @@
 
 import { FrameBatchEncoder } from "../framing/frame_encoder.ts";
 import { FrameFormat, type FrameOptions } from "../framing/frame_format.ts";
+import { FrameDecoder } from "../framing/frame_decoder.ts";
 import { FrameReader } from "../framing/frame_reader.ts";
 import {
   type Envelope,
@@ -64,15 +65,21 @@ export interface FramedConnOptions extends FrameOptions {
   highWaterMark?: number;
   /**
    * Size of the buffers the connection reads into. A fresh buffer is allocated when the current
-   * one is nearly full (a buffer is never reused: received frames are views into it).
+   * one is nearly full (a buffer is never reused: received frames are views into it). During a
+   * bulk transfer (reads that fill the buffer) the size doubles, up to 16 times this; it returns
+   * to this size when reads get small.
    *
    * @default {65536}
    */
   readBufferSize?: number;
 }
 
-/** Payloads at least this long are written as header + payload, without being copied. */
-const LARGE_PAYLOAD = 64 * 1024;
+/**
+ * Payloads at least this long are written as header + payload, without being copied. Smaller
+ * ones are copied into the batch (memcpy runs at tens of GB/s, far above the socket), which lets
+ * `send` resolve at once and the next frames be batched while a write is in flight.
+ */
+const LARGE_PAYLOAD = 1024 * 1024;
 const RESOLVED: Promise<void> = Promise.resolve();
 const TIMER_MAX = 0x7fffffff;
 
@@ -143,7 +150,7 @@ interface Waiter {
  * **Sending.** `send` copies a small payload into a batch buffer and resolves at once; all frames
  * sent in the same tick (and while the previous write is in flight) go out in one `write`
  * (flush consolidation). When more than `highWaterMark` bytes are queued, `send` waits until the
- * queue drains, so memory stays bounded. A payload of 64 KiB or more is not copied: it is written
+ * queue drains, so memory stays bounded. A payload of 1 MiB or more is not copied: it is written
  * after its header and `send` resolves once it is written, so do not modify it before then.
  * Write failures reject every later `send`, {@linkcode FramedConn.prototype.flush} and
  * {@linkcode FramedConn.prototype.closeWrite}; call `flush()` to know that everything sent so far
@@ -195,13 +202,14 @@ export class FramedConn implements AsyncDisposable, AsyncIterable<Uint8Array> {
   readonly format: FrameFormat;
 
   #reader: FrameReader;
+  #decoder: FrameDecoder;
   #idleTimeout: number;
   #frameTimeout: number;
   #readBufferSize: number;
   #slab: Uint8Array = new Uint8Array(0);
   #slabPos = 0;
+  #slabSize: number;
   #frameStart = -1;
-  #lastData = 0;
   #readError: unknown = undefined;
   #resetError: unknown = undefined;
 
@@ -241,6 +249,7 @@ export class FramedConn implements AsyncDisposable, AsyncIterable<Uint8Array> {
     this.#frameTimeout = checked.frameTimeout;
     this.#highWaterMark = checked.highWaterMark;
     this.#readBufferSize = checked.readBufferSize;
+    this.#slabSize = checked.readBufferSize;
     const noDelay = checked.noDelay;
     if (conn.remoteAddr?.transport === "tcp") {
       const tcp = conn as Deno.TcpConn;
@@ -251,6 +260,7 @@ export class FramedConn implements AsyncDisposable, AsyncIterable<Uint8Array> {
     }
     this.#active = new FrameBatchEncoder(this.format);
     this.#reader = new FrameReader({ read: () => this.#readChunk() }, this.format);
+    this.#decoder = new FrameDecoder(this.format);
     const signal = options.signal;
     if (signal !== undefined) {
       if (!(signal instanceof AbortSignal)) throw new TypeError("signal must be an AbortSignal");
@@ -297,12 +307,42 @@ export class FramedConn implements AsyncDisposable, AsyncIterable<Uint8Array> {
    * @throws {TimeoutError} When the idle or frame deadline expired; the connection is closed.
    * @throws {Deno.errors.ConnectionReset} When the peer reset the connection between frames.
    */
-  async receive(): Promise<Uint8Array | null> {
+  receive(): Promise<Uint8Array | null> {
+    // Fast path: the next frame is already in a buffer that was read.
+    if (this.#readError === undefined) {
+      let frame: Uint8Array | undefined;
+      try {
+        frame = this.#decoder.next();
+      } catch (error) {
+        return Promise.reject(this.#readFailed(error));
+      }
+      if (frame !== undefined) {
+        this.#frameStart = -1;
+        return Promise.resolve(frame);
+      }
+    }
+    return this.#receiveSlow();
+  }
+
+  async #receiveSlow(): Promise<Uint8Array | null> {
     if (this.#readError !== undefined) throw this.#readError;
+    const decoder = this.#decoder;
     try {
-      const frame = await this.#reader.readFrame();
-      if (frame === null && this.#resetError !== undefined) throw this.#resetError;
-      return frame;
+      for (;;) {
+        const frame = decoder.next();
+        if (frame !== undefined) {
+          this.#frameStart = -1;
+          return frame;
+        }
+        // raw chunks come through the FrameReader, which holds what an envelope read ahead
+        const chunk = await this.#reader.read();
+        if (chunk === null) {
+          decoder.finish();
+          if (this.#resetError !== undefined) throw this.#resetError;
+          return null;
+        }
+        decoder.feed(chunk);
+      }
     } catch (error) {
       throw this.#readFailed(error);
     }
@@ -319,6 +359,9 @@ export class FramedConn implements AsyncDisposable, AsyncIterable<Uint8Array> {
    */
   async receiveEnvelope(options?: EnvelopeOptions): Promise<Envelope | null> {
     if (this.#readError !== undefined) throw this.#readError;
+    // hand the bytes read ahead for frames back to the FrameReader
+    const rest = this.#decoder.takeBuffered();
+    for (let i = rest.length - 1; i >= 0; i--) this.#reader.unread(rest[i]);
     try {
       const envelope = await this.#reader.readEnvelope(options);
       if (envelope === null && this.#resetError !== undefined) throw this.#resetError;
@@ -329,19 +372,38 @@ export class FramedConn implements AsyncDisposable, AsyncIterable<Uint8Array> {
   }
 
   /**
-   * Receives frames until the end of the stream.
+   * Receives frames until the end of the stream. Leaving the loop early does not close the
+   * connection.
    *
    * @returns An iterator of frames.
    */
-  async *[Symbol.asyncIterator](): AsyncIterator<Uint8Array> {
-    for (;;) {
-      const frame = await this.receive();
-      if (frame === null) return;
-      yield frame;
-    }
+  [Symbol.asyncIterator](): AsyncIterator<Uint8Array> {
+    const done: IteratorReturnResult<undefined> = { done: true, value: undefined };
+    return {
+      next: (): Promise<IteratorResult<Uint8Array>> => {
+        if (this.#readError === undefined) {
+          let frame: Uint8Array | undefined;
+          try {
+            frame = this.#decoder.next();
+          } catch (error) {
+            return Promise.reject(this.#readFailed(error));
+          }
+          if (frame !== undefined) {
+            this.#frameStart = -1;
+            return Promise.resolve({ done: false, value: frame });
+          }
+        }
+        return this.#receiveSlow().then((frame) =>
+          frame === null ? done : { done: false, value: frame }
+        );
+      },
+      return: (): Promise<IteratorResult<Uint8Array>> => Promise.resolve(done),
+    };
   }
 
   #readFailed(error: unknown): unknown {
+    // misuse (an envelope body still unread) is not a failure of the connection
+    if (error instanceof TypeError) return error;
     if (this.#failure !== undefined) {
       error = this.#failure;
     } else if (error instanceof TruncatedFrameError && this.#resetError !== undefined) {
@@ -361,11 +423,13 @@ export class FramedConn implements AsyncDisposable, AsyncIterable<Uint8Array> {
 
   async #readChunk(): Promise<Uint8Array | null> {
     if (this.#closed || this.#resetError !== undefined) return null;
-    if (this.#slab.length - this.#slabPos < this.#readBufferSize >>> 2) {
-      this.#slab = new Uint8Array(this.#readBufferSize);
+    if (this.#slab.length - this.#slabPos < this.#slabSize >>> 2) {
+      // a fresh buffer: the old one may still be aliased by frames handed out
+      this.#slab = new Uint8Array(this.#slabSize);
       this.#slabPos = 0;
     }
     const start = this.#slabPos;
+    const space = this.#slab.length - start;
     const read = this.conn.read(this.#slab.subarray(start));
     let n: number | null;
     try {
@@ -384,7 +448,10 @@ export class FramedConn implements AsyncDisposable, AsyncIterable<Uint8Array> {
       throw error;
     }
     if (n === null) return null;
-    if (this.#frameTimeout !== Infinity) this.#lastData = performance.now();
+    // bulk transfer (the read filled all the space): use bigger buffers, fewer reads and fewer
+    // frames spanning two buffers; back to the base size when reads get small again
+    if (n === space && this.#slabSize < this.#readBufferSize * 16) this.#slabSize *= 2;
+    else if (n < this.#readBufferSize >>> 2) this.#slabSize = this.#readBufferSize;
     this.#slabPos = start + n;
     return this.#slab.subarray(start, start + n);
   }
@@ -393,8 +460,9 @@ export class FramedConn implements AsyncDisposable, AsyncIterable<Uint8Array> {
     let wait: [number, "idle" | "frame"] | undefined;
     if (this.#idleTimeout !== Infinity) wait = [this.#idleTimeout, "idle"];
     if (this.#frameTimeout !== Infinity) {
-      if (this.#reader.inFrame) {
-        if (this.#frameStart < 0) this.#frameStart = this.#lastData;
+      if (this.#decoder.bufferedLength > 0) {
+        // part of a frame is here: the rest must come within frameTimeout from now on
+        if (this.#frameStart < 0) this.#frameStart = performance.now();
         const left = Math.max(0, this.#frameStart + this.#frameTimeout - performance.now());
         if (wait === undefined || left < wait[0]) wait = [left, "frame"];
       } else {
@@ -423,10 +491,10 @@ export class FramedConn implements AsyncDisposable, AsyncIterable<Uint8Array> {
   /**
    * Sends one payload as one frame. Frames go out in the order of the calls.
    *
-   * @param payload The bytes. A payload under 64 KiB is copied at once; a larger one must not be
+   * @param payload The bytes. A payload under 1 MiB is copied at once; a larger one must not be
    *   modified until the returned promise resolves.
    * @returns A promise that resolves when the frame is queued and the queue is below
-   *   `highWaterMark` (for a payload of 64 KiB or more: when it is written).
+   *   `highWaterMark` (for a payload of 1 MiB or more: when it is written).
    * @throws {FrameTooLargeError} When the payload is over `maxFrameLength` (nothing is sent).
    * @throws {Deno.errors.BrokenPipe | Deno.errors.ConnectionReset} When an earlier write failed.
    */
