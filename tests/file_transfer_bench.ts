@@ -37,18 +37,27 @@ async function child(role: string, args: string[]): Promise<void> {
 }
 
 async function childRole(role: string, args: string[]): Promise<void> {
+  if (role === "make-source") return await makeSource(args[0], Number(args[1]));
+  if (role === "make-tmpfs-dir") {
+    console.log(
+      JSON.stringify({ dir: await Deno.makeTempDir({ dir: TMPFS, prefix: "sockkit-ft-" }) }),
+    );
+    return;
+  }
+  if (role === "remove") return await Deno.remove(args[0], { recursive: true });
   if (role.endsWith("-recv")) {
     using listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
     console.log(JSON.stringify({ port: listener.addr.port }));
     using conn = await listener.accept();
     const started = performance.now();
     let bytes = 0;
-    if (role === "raw-recv" || role === "rawfile-recv") {
+    if (role === "raw-recv" || role === "raw64-recv" || role === "rawfile-recv") {
+      const readSize = role === "raw64-recv" ? 64 * 1024 : 256 * 1024;
       using file = role === "rawfile-recv"
         ? await Deno.open(`${args[0]}/raw.bin`, { write: true, create: true, truncate: true })
         : undefined;
       for (;;) {
-        const buffer = new Uint8Array(256 * 1024);
+        const buffer = new Uint8Array(readSize);
         const n = await conn.read(buffer);
         if (n === null) break;
         bytes += n;
@@ -67,9 +76,10 @@ async function childRole(role: string, args: string[]): Promise<void> {
   }
   const [port, path, size] = [Number(args[0]), args[1], Number(args[2])];
   using conn = await Deno.connect({ hostname: "127.0.0.1", port });
-  if (role === "raw-send") {
-    const buffer = new Uint8Array(CHUNK).fill(0x5a);
-    for (let sent = 0; sent < size; sent += CHUNK) await writeAll(conn, buffer);
+  if (role === "raw-send" || role === "raw64-send") {
+    const step = role === "raw64-send" ? 64 * 1024 : CHUNK;
+    const buffer = new Uint8Array(step).fill(0x5a);
+    for (let sent = 0; sent < size; sent += step) await writeAll(conn, buffer);
   } else if (role === "rawfile-send") {
     using file = await Deno.open(path, { read: true });
     const buffer = new Uint8Array(CHUNK);
@@ -86,14 +96,23 @@ async function childRole(role: string, args: string[]): Promise<void> {
   console.log(JSON.stringify({ rss: peakRss() }));
 }
 
+/**
+ * Deno asks for all permissions for any path under `/dev`, `/dev/shm` included: children that
+ * touch tmpfs get `--allow-all` (the bench may already run programs, so this adds nothing).
+ */
+const TMPFS = "/dev/shm";
+
 function spawnRole(role: string, args: string[]): Deno.ChildProcess {
+  const fs = args.some((a) => a.startsWith(TMPFS)) ? ["--allow-all"] : [
+    "--allow-net=127.0.0.1",
+    "--allow-read",
+    "--allow-write",
+    "--allow-sys",
+  ];
   return new Deno.Command(Deno.execPath(), {
     args: [
       "run",
-      "--allow-net=127.0.0.1",
-      "--allow-read",
-      "--allow-write",
-      "--allow-sys",
+      ...fs,
       SELF,
       "--role",
       role,
@@ -164,58 +183,103 @@ async function run(kind: string, dir: string, path: string, size: number): Promi
   };
 }
 
+/** Writes a file of `size` random bytes (every 1 MiB block differs). */
+async function makeSource(path: string, size: number): Promise<void> {
+  await Deno.mkdir(path.replace(/[^/]*$/, "out"));
+  using file = await Deno.open(path, { write: true, create: true, truncate: true });
+  const block = new Uint8Array(CHUNK);
+  for (let i = 0; i < CHUNK; i += 65536) crypto.getRandomValues(block.subarray(i, i + 65536));
+  for (let written = 0; written < size; written += CHUNK) {
+    block[0] = written / CHUNK;
+    await writeAll(file, block.subarray(0, Math.min(CHUNK, size - written)));
+  }
+}
+
+/** Runs a helper role to its end; its stdout. */
+async function helper(role: string, args: string[]): Promise<string> {
+  const out = await spawnRole(role, args).output();
+  if (!out.success) throw new Error(`${role} failed`);
+  return new TextDecoder().decode(out.stdout);
+}
+
+/** A temp dir on tmpfs (`/dev/shm`) when there is one, else `undefined`. */
+async function tmpfsDir(): Promise<string | undefined> {
+  try {
+    return JSON.parse(await helper("make-tmpfs-dir", [TMPFS])).dir;
+  } catch {
+    return undefined;
+  }
+}
+
 async function main(): Promise<void> {
   const mib = Number(Deno.args[0] ?? 1024);
   const size = mib * 1024 * 1024;
-  const dir = await Deno.makeTempDir({ prefix: "sockkit-ft-bench-" });
+  // The project disk (where the repository lives), and tmpfs: no disk, only protocol + hashing.
+  const diskDir = await Deno.makeTempDir({
+    dir: new URL("..", import.meta.url).pathname,
+    prefix: ".sockkit-ft-bench-",
+  });
+  const shmDir = await tmpfsDir();
   try {
-    const path = `${dir}/source.bin`;
-    {
-      using file = await Deno.open(path, { write: true, create: true });
-      const block = new Uint8Array(CHUNK);
-      for (let i = 0; i < CHUNK; i += 65536) crypto.getRandomValues(block.subarray(i, i + 65536));
-      for (let written = 0; written < size; written += CHUNK) {
-        block[0] = written / CHUNK; // every block differs
-        await writeAll(file, block);
-      }
-    }
-    await Deno.mkdir(`${dir}/out`);
-    const rows: [string, string][] = [
-      ["raw", "raw TCP, memory → memory"],
-      ["rawfile", "raw TCP, file → file (no hash, fsync)"],
-      ["sockkit", "sendFiles/receiveFiles, sockkit wire (SHA-256 ×2, fsync, rename)"],
-      ["seed", "sendFiles/receiveFiles, seed wire (receiver hashes, fsync, rename)"],
+    const places: [string, string][] = [["disk", diskDir]];
+    if (shmDir !== undefined) places.unshift(["tmpfs", shmDir]);
+    for (const [, dir] of places) await helper("make-source", [`${dir}/source.bin`, String(size)]);
+    const rows: { kind: string; place?: string; label: string }[] = [
+      {
+        kind: "raw64",
+        label: "raw TCP, memory → memory (64 KiB writes and reads): the issue's base",
+      },
+      { kind: "raw", label: "raw TCP, memory → memory (1 MiB writes, 256 KiB reads)" },
     ];
+    for (const [place] of places) {
+      rows.push(
+        { kind: "rawfile", place, label: `raw TCP, file → file on ${place} (no hash, fsync)` },
+        {
+          kind: "sockkit",
+          place,
+          label: `sockkit wire on ${place} (SHA-256 both sides, fsync, rename)`,
+        },
+        { kind: "seed", place, label: `seed wire on ${place} (receiver hashes, fsync, rename)` },
+      );
+    }
+    const dirOf = new Map(places);
     const results = new Map<string, Run>();
     // Two rounds, interleaved; the better of the two counts (the machine is shared).
     for (let round = 0; round < 2; round++) {
-      for (const [kind] of rows) {
-        const r = await run(kind, `${dir}/out`, path, size);
-        if (r.bytes !== size) throw new Error(`${kind}: got ${r.bytes} of ${size} bytes`);
-        const best = results.get(kind);
-        if (best === undefined || r.seconds < best.seconds) results.set(kind, r);
+      for (const row of rows) {
+        const dir = dirOf.get(row.place ?? places[0][0])!;
+        const r = await run(row.kind, `${dir}/out`, `${dir}/source.bin`, size);
+        if (r.bytes !== size) throw new Error(`${row.label}: got ${r.bytes} of ${size} bytes`);
+        const best = results.get(row.label);
+        if (best === undefined || r.seconds < best.seconds) results.set(row.label, r);
       }
     }
-    const raw = results.get("raw")!;
+    const raw = results.get(rows[0].label)!;
     const rate = (r: Run) => r.bytes / r.seconds / 1e6;
     const mb = (n?: number) => n === undefined ? "?" : `${(n / 1e6).toFixed(0)} MB`;
     console.log(
-      `file transfer of ${mib} MiB on 127.0.0.1, sender and receiver in two processes (best of 2)`,
+      `file transfer of ${mib} MiB on 127.0.0.1, sender and receiver in two processes (best of 2); ` +
+        `disk = ${diskDir.replace(/\/[^/]*$/, "")}`,
     );
     console.log(
-      "| what | MB/s | × raw TCP | seconds | peak RSS sender | peak RSS receiver |\n" +
-        "| ---- | ---: | --------: | ------: | --------------: | ----------------: |",
+      "| what | MB/s | × raw TCP | × raw file→file, same place | seconds | peak RSS sender | peak RSS receiver |\n" +
+        "| ---- | ---: | --------: | --------------------------: | ------: | --------------: | ----------------: |",
     );
-    for (const [kind, label] of rows) {
-      const r = results.get(kind)!;
+    for (const row of rows) {
+      const r = results.get(row.label)!;
+      const same = rows.find((x) => x.kind === "rawfile" && x.place === row.place);
+      const vsFile = same === undefined
+        ? "–"
+        : (rate(r) / rate(results.get(same.label)!)).toFixed(2);
       console.log(
-        `| ${label} | ${rate(r).toFixed(0)} | ${(rate(r) / rate(raw)).toFixed(2)} | ${
-          r.seconds.toFixed(2)
-        } | ${mb(r.sendRss)} | ${mb(r.recvRss)} |`,
+        `| ${row.label} | ${rate(r).toFixed(0)} | ${
+          (rate(r) / rate(raw)).toFixed(2)
+        } | ${vsFile} | ${r.seconds.toFixed(2)} | ${mb(r.sendRss)} | ${mb(r.recvRss)} |`,
       );
     }
   } finally {
-    await Deno.remove(dir, { recursive: true });
+    await Deno.remove(diskDir, { recursive: true });
+    if (shmDir !== undefined) await helper("remove", [shmDir]);
   }
 }
 
