@@ -57,4 +57,4 @@ for await (const conn of listener) {
   await writeAll(conn, new TextEncoder().encode(`${frames} ${bytes}\n`));
   conn.close();
 }
-listener.close();
+// leaving the for-await loop closed the listener
