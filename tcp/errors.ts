@@ -131,7 +131,23 @@ export function connectionErrorKind(error: unknown): ConnectionErrorKind {
   return "unknown";
 }
 
-/** Whether an error means the connection is gone (closed, reset, broken pipe, …). */
+/**
+ * Whether an error means the connection is gone: closed here, reset by the peer, or a broken
+ * pipe. Timeouts and framing errors are not disconnects (they are reasons to disconnect).
+ *
+ * @param error What was thrown.
+ * @returns `true` for `"reset"`, `"broken-pipe"` and `"closed"`.
+ *
+ * @example Ignoring a peer that went away
+ * ```ts
+ * import { isDisconnect, TimeoutError } from "@sockkit/sockkit/tcp";
+ * import assert from "node:assert/strict";
+ *
+ * assert.equal(isDisconnect(new Deno.errors.BrokenPipe("gone")), true);
+ * assert.equal(isDisconnect(new Deno.errors.ConnectionReset("gone")), true);
+ * assert.equal(isDisconnect(new TimeoutError("idle", 1000)), false);
+ * ```
+ */
 export function isDisconnect(error: unknown): boolean {
   const kind = connectionErrorKind(error);
   return kind === "reset" || kind === "broken-pipe" || kind === "closed";

@@ -191,6 +191,12 @@ export async function connectFramed(options: ConnectFramedOptions): Promise<Fram
 export function listenFramed(
   options: ListenFramedOptions & { transport: "unix" },
 ): FramedListener<Deno.UnixAddr>;
+/**
+ * Listens for framed connections over TCP; see the unix overload above for the full description.
+ *
+ * @param options Where to listen and the options of accepted connections.
+ * @returns The listener; `addr.port` is the port listened on.
+ */
 export function listenFramed(options?: ListenFramedOptions): FramedListener<Deno.NetAddr>;
 export function listenFramed(options: ListenFramedOptions = {}): FramedListener {
   if (options === null || typeof options !== "object") {
@@ -211,7 +217,31 @@ export function listenFramed(options: ListenFramedOptions = {}): FramedListener 
 
 /**
  * A listener that hands out {@linkcode FramedConn}s. Async-iterable; the iteration ends quietly
- * when the listener is closed.
+ * when the listener is closed. Made by {@linkcode listenFramed}, or around any `Deno.Listener`
+ * (e.g. one with `reusePort`, or `Deno.listenTls`).
+ *
+ * @example The iteration ends quietly on close
+ * ```ts
+ * import { connectFramed, FramedListener } from "@sockkit/sockkit/tcp";
+ * import assert from "node:assert/strict";
+ *
+ * // Requires `allow-net` permission.
+ * const listener = new FramedListener(Deno.listen({ hostname: "127.0.0.1", port: 0 }));
+ * const accepting = (async () => {
+ *   let count = 0;
+ *   for await (const conn of listener) {
+ *     count++;
+ *     await conn.close();
+ *     listener.close();
+ *   }
+ *   return count;
+ * })();
+ * await using client = await connectFramed({ port: (listener.addr as Deno.NetAddr).port });
+ * assert.equal(await accepting, 1);
+ * assert.equal(await client.receive(), null);
+ * ```
+ *
+ * @tags allow-net
  */
 export class FramedListener<A extends Deno.Addr = Deno.Addr>
   implements AsyncDisposable, AsyncIterable<FramedConn> {

@@ -100,6 +100,12 @@ function defaultOnError(error: unknown, remoteAddr?: Deno.Addr): void {
 export function serveFramed(
   options: ServeFramedOptions & { transport: "unix" },
 ): FramedServer<Deno.UnixAddr>;
+/**
+ * Serves framed connections over TCP; see the unix overload above for the full description.
+ *
+ * @param options Where to listen, the handler, limits and shutdown behaviour.
+ * @returns The running server; `addr.port` is the port listened on.
+ */
 export function serveFramed(options: ServeFramedOptions): FramedServer<Deno.NetAddr>;
 export function serveFramed(options: ServeFramedOptions): FramedServer {
   if (options === null || typeof options !== "object") {
@@ -121,7 +127,24 @@ export function serveFramed(options: ServeFramedOptions): FramedServer {
   return new FramedServer(listenFramed(listen), options, max, grace, signal);
 }
 
-/** A running {@linkcode serveFramed} server. */
+/**
+ * A running {@linkcode serveFramed} server.
+ *
+ * @example Shutting down with an AbortSignal
+ * ```ts
+ * import { serveFramed } from "@sockkit/sockkit/tcp";
+ * import assert from "node:assert/strict";
+ *
+ * // Requires `allow-net` permission.
+ * const controller = new AbortController();
+ * const server = serveFramed({ port: 0, signal: controller.signal, handler() {} });
+ * assert.equal(server.connections, 0);
+ * controller.abort();
+ * await server.finished; // stopped accepting, every handler ended
+ * ```
+ *
+ * @tags allow-net
+ */
 export class FramedServer<A extends Deno.Addr = Deno.Addr> implements AsyncDisposable {
   /** The promise that resolves when the server has shut down and every handler has ended. */
   readonly finished: Promise<void>;
