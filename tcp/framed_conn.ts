@@ -297,7 +297,7 @@ export class FramedConn implements AsyncDisposable, AsyncIterable<Uint8Array> {
   // ---------------------------------------------------------------- receiving
 
   /**
-   * Receives the next frame.
+   * Receives the next frame. Call it (or iterate) from one place at a time.
    *
    * @returns The frame's payload (a view into a read buffer that is never reused), or `null` at
    *   a clean end of the stream or after this side closed the connection.
@@ -712,7 +712,8 @@ export class FramedConn implements AsyncDisposable, AsyncIterable<Uint8Array> {
   /**
    * Writes the queued frames, then closes the connection. A pending or later `receive` resolves
    * to `null`. Never throws: call {@linkcode FramedConn.prototype.flush} first to learn whether
-   * the queued frames were written.
+   * the queued frames were written. While a peer that does not read keeps the queue full, this
+   * waits; {@linkcode FramedConn.prototype.abort} closes at once.
    */
   close(): Promise<void> {
     return this.#closing ??= (async () => {
