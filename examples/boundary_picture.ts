@@ -238,6 +238,14 @@ export interface BoundaryPictureOptions {
    * @default {"sent"}
    */
   sentLabel?: string;
+  /**
+   * Draw only the first `maxBytes` bytes of the stream, for a stream too long to draw whole:
+   * messages and reads past it are left out, a message or read cut there is drawn without its
+   * closing `|` or `]`, and every row that goes on past the cut ends in `…`.
+   *
+   * @default {Infinity}
+   */
+  maxBytes?: number;
 }
 
 function positiveInteger(name: string, value: unknown, fallback: number, min: number): number {
@@ -300,6 +308,70 @@ export function drawBoundaryPicture(
     throw new RangeError("messageLabels must have one label per message");
   }
   const sentLabel = options.sentLabel ?? "sent";
+  for (const row of rows) {
+    if ("reads" in row) checkSizes("reads", row.reads);
+    else if (row.messages.length !== messageSizes.length) {
+      throw new RangeError(`row "${row.label}" must have one outcome per message`);
+    }
+  }
+  const maxBytes = options.maxBytes ?? Infinity;
+  if (maxBytes !== Infinity && (!Number.isSafeInteger(maxBytes) || maxBytes < 1)) {
+    throw new RangeError(`maxBytes must be an integer ≥ 1, got ${String(maxBytes)}`);
+  }
+  const allBytes = messageSizes.reduce((a, n) => a + n, 0);
+  if (maxBytes < allBytes) {
+    // Keep the messages that start before the cut, the last one shortened to it.
+    const kept: number[] = [];
+    let at = 0;
+    for (const size of messageSizes) {
+      if (at >= maxBytes) break;
+      kept.push(Math.min(size, maxBytes - at));
+      at += size;
+    }
+    const cutMessage = at > maxBytes;
+    const clip = (reads: readonly number[]): { reads: number[]; cut: boolean } => {
+      const out: number[] = [];
+      let sum = 0;
+      for (const n of reads) {
+        if (sum >= maxBytes) break;
+        out.push(Math.min(n, maxBytes - sum));
+        sum += n;
+      }
+      return { reads: out, cut: sum > maxBytes };
+    };
+    const clipped = rows.map((row) => {
+      if ("reads" in row) {
+        const { reads, cut } = clip(row.reads);
+        const more = row.reads.reduce((a, n) => a + n, 0) > maxBytes;
+        return { row: { label: row.label, reads }, cut, more };
+      }
+      return {
+        row: { label: row.label, messages: row.messages.slice(0, kept.length) },
+        cut: cutMessage,
+        more: true,
+      };
+    });
+    const lines = drawBoundaryPicture(kept, clipped.map((c) => c.row), {
+      ...options,
+      width: width - 1, // room for the "…"
+      messageLabels: labels.slice(0, kept.length),
+      maxBytes: undefined,
+    });
+    // Blocks of rows.length + 1 lines, one blank line between; the last holds the end, where
+    // the sent row ends with the final "|" and a read or message ending there with "]" before it.
+    const first = lines.length - rows.length - 1;
+    const end = [...lines[first]].length - 1;
+    const marks = [{ cut: cutMessage, more: true }, ...clipped];
+    for (let i = 0; i <= rows.length; i++) {
+      const chars = [...lines[first + i].padEnd(end + 1)];
+      const closing = i === 0 ? end : end - 1;
+      if (marks[i].cut && (chars[closing] === "|" || chars[closing] === "]")) chars[closing] = " ";
+      // "…" where the sent row's final "|" is, after it when that "|" is a real boundary
+      if (marks[i].more) chars.splice(i === 0 && !marks[i].cut ? end + 1 : end, 1, "…");
+      lines[first + i] = chars.join("").trimEnd();
+    }
+    return lines;
+  }
 
   // Column layout: message i is drawn in [col[i], col[i] + span[i]), its "|" at col[i].
   const span = messageSizes.map((size) =>
@@ -343,7 +415,6 @@ export function drawBoundaryPicture(
   for (const row of rows) {
     const line = blank();
     if ("reads" in row) {
-      checkSizes("reads", row.reads);
       const nonEmpty = row.reads.filter((n) => n > 0);
       const at: number[] = [0];
       let offset = 0;
@@ -372,9 +443,6 @@ export function drawBoundaryPicture(
         else if (short !== "") put(line, left + 1, short, room);
       }
     } else {
-      if (row.messages.length !== messageSizes.length) {
-        throw new RangeError(`row "${row.label}" must have one outcome per message`);
-      }
       row.messages.forEach((outcome, i) => {
         const left = col[i], right = col[i] + span[i] - 1;
         if (outcome === "whole") {

@@ -18,6 +18,7 @@
 import { parseArgs } from "node:util";
 import { FramedConn, writeAll } from "../tcp/mod.ts";
 import { equalBytes } from "../framing/mod.ts";
+import { analyzeReads, drawBoundaryPicture } from "./boundary_picture.ts";
 
 const USAGE = `Usage: sticky_packets.ts [options]
 
@@ -91,72 +92,19 @@ function largeMessage(size: number): Uint8Array {
   return bytes;
 }
 
-/**
- * Draws byte-stream segments at `scale` columns per byte: `|msg0|msg1|` for what was sent and
- * `[read 1 ……][read 2 …]` for what each read returned, wrapped in parallel rows.
- */
-function drawRuler(
-  sent: { label: string; length: number }[],
-  reads: number[],
-  width: number,
-  scale = 2,
-): string[] {
-  const total = sent.reduce((a, s) => a + s.length, 0) * scale;
-  const top = new Array<string>(total + 1).fill(" ");
-  let at = 0;
-  for (const s of sent) {
-    top[at] = "|";
-    const cells = s.length * scale;
-    for (let i = 0; i < s.label.length && i + 1 < cells; i++) top[at + 1 + i] = s.label[i];
-    at += cells;
-  }
-  top[total] = "|";
-  const bottom = new Array<string>(total + 1).fill(" ");
-  at = 0;
-  for (const [i, n] of reads.entries()) {
-    const label = `read ${i + 1} (${n} B)`;
-    const cells = n * scale;
-    bottom[at] = "[";
-    for (let j = 1; j < cells; j++) bottom[at + j] = j - 1 < label.length ? label[j - 1] : "·";
-    if (cells > 1) bottom[at + cells - 1] = "]";
-    at += cells;
-  }
-  const lines: string[] = [];
-  for (let start = 0; start < total + 1; start += width) {
-    lines.push(`  sent  ${top.slice(start, start + width).join("")}`);
-    lines.push(`  reads ${bottom.slice(start, start + width).join("")}`);
-    lines.push("");
-  }
-  return lines;
-}
-
 function plural(n: number, word: string): string {
   return `${fmt(n)} ${word}${n === 1 ? "" : "s"}`;
 }
 
-/** Counts how many reads ended exactly at a message boundary, and how many messages were cut. */
-function boundaries(sent: number[], reads: number[]): { merged: number; cut: number } {
-  const ends = new Set<number>();
-  let at = 0;
-  for (const n of sent) ends.add(at += n);
-  let merged = 0;
-  let cut = 0;
-  at = 0;
-  let messageIndex = 0;
-  let messageEnd = sent[0];
-  for (const n of reads) {
-    const start = at;
-    at += n;
-    let messagesEnding = 0;
-    while (messageIndex < sent.length && messageEnd <= at) {
-      messagesEnding++;
-      messageIndex++;
-      messageEnd += sent[messageIndex] ?? 0;
-    }
-    if (messagesEnding > 1 || (messagesEnding === 1 && !ends.has(start) && start !== 0)) merged++;
-    if (!ends.has(at)) cut++;
-  }
-  return { merged, cut };
+/** Indents the lines of a picture by two spaces. */
+function indent(lines: string[]): string {
+  return lines.map((line) => line === "" ? "" : `  ${line}`).join("\n");
+}
+
+/** `r1 = 240 B, r2 = 80 B`, the first `max` reads. */
+function readSizesLegend(sizes: number[], max = 8): string {
+  const shown = sizes.slice(0, max).map((n, i) => `r${i + 1} = ${fmt(n)} B`).join(", ");
+  return sizes.length > max ? `${shown}, … (${fmt(sizes.length - max)} more)` : shown;
 }
 
 /** Accepts one connection and reads it to the end with a fixed buffer: Python's `recv(n)` loop. */
@@ -189,20 +137,22 @@ async function partA(settings: Settings, nodelay: "off" | "on"): Promise<void> {
   }
   const reads = await receiving;
   const sizes = reads.map((r) => r.length);
-  const { merged } = boundaries(messages.map((m) => m.length), sizes);
+  const sent = messages.map((m) => m.length);
+  const { merged } = analyzeReads(sent, sizes);
   const title = nodelay === "on" ? "TCP_NODELAY set (Nagle off)" : "Nagle on (Deno's default)";
   console.log(
     `(a) ${messages.length} small writes, ${title}: ` +
       `${plural(messages.length, "message")} sent → ${plural(reads.length, "read")} ` +
       `(${plural(merged, "read")} held more than one message)`,
   );
-  console.log(
-    drawRuler(
-      messages.map((m, i) => ({ label: `msg${i}`, length: m.length })),
-      sizes,
-      settings.width,
-    ).join("\n"),
-  );
+  const picture = drawBoundaryPicture(sent, [{ label: `recv(${settings.buffer})`, reads: sizes }], {
+    width: settings.width - 2,
+    bytesPerColumn: 1,
+    minSpan: 5,
+    messageLabels: messages.map((_, i) => `msg${i}`),
+  });
+  console.log(indent(picture));
+  console.log(`  (1 column = 1 byte; ${readSizesLegend(sizes)})\n`);
 }
 
 async function partB(settings: Settings): Promise<void> {
@@ -222,6 +172,7 @@ async function partB(settings: Settings): Promise<void> {
   }
   const reads = await receiving;
   const sizes = reads.map((r) => r.length);
+  const analysis = analyzeReads([message.length], sizes);
   const histogram = new Map<number, number>();
   for (const n of sizes) histogram.set(n, (histogram.get(n) ?? 0) + 1);
   const common = [...histogram.entries()].sort((a, b) => b[1] - a[1]).slice(0, 4)
@@ -232,26 +183,25 @@ async function partB(settings: Settings): Promise<void> {
     }), read with recv(${settings.buffer}): it arrived split across ${fmt(reads.length)} reads` +
       ` (${common}${histogram.size > 4 ? ", …" : ""})`,
   );
-  // the first reads, at one column per 32 bytes
-  const scale = 32;
-  const shown: number[] = [];
-  let columns = 0;
-  for (const n of sizes) {
-    const cells = Math.max(1, Math.round(n / scale));
-    if (columns + cells > settings.width) break;
-    shown.push(cells);
-    columns += cells;
-  }
-  let bottom = "";
-  for (const [i, cells] of shown.entries()) {
-    const label = `read ${i + 1}`;
-    bottom += cells === 1 ? "[" : ("[" + label + "·".repeat(cells)).slice(0, cells - 1) + "]";
-  }
-  const top = ("|one message of " + fmt(message.length) + " bytes " + "=".repeat(columns))
-    .slice(0, columns) + "…";
-  console.log(`  sent  ${top}`);
-  console.log(`  reads ${bottom}… ${fmt(reads.length - shown.length)} more reads`);
-  console.log(`        (the first ${shown.length} reads, 1 column = ${scale} bytes)`);
+  // the first reads only: 1 MiB cannot be drawn at a scale where a 1,024-byte read shows
+  const shownReads = Math.min(sizes.length, 4);
+  const shownBytes = sizes.slice(0, shownReads).reduce((a, n) => a + n, 0);
+  const readLabel = `recv(${settings.buffer})`;
+  const maxSpan = settings.width - 2 - 1 - (readLabel.length + 1) - 1; // indent, "…", labels
+  const bytesPerColumn = Math.max(1, Math.ceil(shownBytes / (maxSpan - 1)));
+  const picture = drawBoundaryPicture([message.length], [{ label: readLabel, reads: sizes }], {
+    width: settings.width - 2,
+    bytesPerColumn,
+    maxSpan,
+    maxBytes: shownBytes,
+    messageLabels: [`one message of ${fmt(message.length)} bytes`],
+  });
+  console.log(indent(picture));
+  console.log(
+    `  (the first ${shownReads} of ${plural(sizes.length, "read")}, ` +
+      `1 column = ${plural(bytesPerColumn, "byte")}; ${plural(analysis.split, "message")} split, ` +
+      `over ${plural(analysis.readsPerMessage[0], "read")})`,
+  );
   const same = equalBytes(concat(reads), message);
   console.log(
     `  the bytes are all there (${same ? "identical" : "DIFFERENT"}); the boundary is not\n`,
@@ -281,17 +231,20 @@ async function partC(settings: Settings): Promise<void> {
     `(c) the same traffic through FramedConn: ${messages.length} messages sent → ` +
       `${frames.length} frames received, ${exact ? "each exactly as sent" : "NOT as sent"}`,
   );
-  const shown = Math.min(messages.length - 1, 10);
-  const big = `${fmt(settings.size)} B`;
-  let sentRow = "";
-  let receivedRow = "";
-  for (let i = 0; i < shown; i++) {
-    const label = new TextDecoder().decode(frames[i] ?? new Uint8Array());
-    sentRow += `|${`msg${i}`.padEnd(label.length)} `;
-    receivedRow += `[${label}]`;
-  }
-  console.log(`  sent     ${sentRow}… |${big} |`);
-  console.log(`  received ${receivedRow}… [${fmt(frames.at(-1)?.length ?? 0)} B]`);
+  const sent = messages.map((m) => m.length);
+  const received = frames.map((f) => f.length);
+  const picture = drawBoundaryPicture(sent, [{ label: "receive()", reads: received }], {
+    width: settings.width - 2,
+    bytesPerColumn: 1,
+    minSpan: 5,
+    messageLabels: messages.map((m, i) => i < settings.messages ? `msg${i}` : `${fmt(m.length)} B`),
+  });
+  console.log(indent(picture));
+  const { whole } = analyzeReads(sent, received);
+  console.log(
+    `  (1 column = 1 byte, large messages shortened; ` +
+      `${whole} of ${messages.length} messages arrived alone in one receive())`,
+  );
   console.log(
     "  (each frame carries a 4-byte length header; the receiver reads exactly that many bytes)",
   );

@@ -214,3 +214,49 @@ Deno.test({
     assert.throws(() => drawBoundaryPicture([1], [], { messageLabels: [] }), RangeError);
   },
 });
+
+Deno.test({
+  name: "drawBoundaryPicture: maxBytes draws the start of a long stream, open at the cut",
+  permissions: "none",
+  fn() {
+    // one large message over 1,024-byte reads: only the first four reads are drawn
+    const reads = [...new Array<number>(1023).fill(1024), 997, 27];
+    const lines = drawBoundaryPicture([1 << 20], [{ label: "recv", reads }], {
+      width: 40,
+      bytesPerColumn: 128,
+      maxSpan: 33,
+      maxBytes: 4096,
+      messageLabels: ["1 MiB"],
+    });
+    assert.deepEqual(lines, [
+      "sent |1 MiB                           …",
+      "recv [r1     ][r2    ][r3    ][r4    ]…", // the message goes on; so do the reads
+    ]);
+
+    // a cut inside a message and inside a read: neither is closed; a cut on a boundary keeps "|"
+    const cut = drawBoundaryPicture([16, 16, 32], [
+      { label: "recv(1024)", reads: [32, 14, 18] },
+      { label: "frames", messages: ["whole", "whole", "whole"] },
+    ], { width: 40, bytesPerColumn: 4, maxBytes: 40 });
+    assert.deepEqual(cut, [
+      "sent       |0   |1   |2  …",
+      "recv(1024) [r1      ][r2 …",
+      "frames     [0  ][1  ][2  …",
+    ]);
+    const onBoundary = drawBoundaryPicture([16, 16, 32], [{ label: "recv", reads: [32, 32] }], {
+      width: 40,
+      bytesPerColumn: 4,
+      maxBytes: 32,
+    });
+    assert.deepEqual(onBoundary, ["sent |0   |1   |…", "recv [r1      ]…"]);
+
+    // maxBytes at or past the end changes nothing
+    const whole = drawBoundaryPicture([16, 16], [{ label: "r", reads: [20, 12] }], { width: 40 });
+    assert.deepEqual(
+      drawBoundaryPicture([16, 16], [{ label: "r", reads: [20, 12] }], { width: 40, maxBytes: 32 }),
+      whole,
+    );
+    assert.throws(() => drawBoundaryPicture([16], [], { maxBytes: 0 }), RangeError);
+    assert.throws(() => drawBoundaryPicture([16], [], { maxBytes: 1.5 }), RangeError);
+  },
+});

@@ -29,15 +29,21 @@ Deno.test({
     const merged = [...out.matchAll(/30 messages sent → (\d+) reads?/g)].map((m) => Number(m[1]));
     assert.equal(merged.length, 2, out);
     for (const reads of merged) assert.ok(reads < 30, `no merge shown: ${reads} reads`);
-    assert.match(out, /\|msg0 +\|msg1/);
-    assert.match(out, /\[read 1 \(\d+ B\)/);
+    assert.match(out, /sent +\|msg0 *\|msg1 *\|/);
+    assert.match(out, /recv\(1000\) \[r1 /);
     // (b) 200,000 bytes through recv(1000): at least 200 reads
     const split = /one message of 200,000 bytes .* split across ([\d,]+) reads/.exec(out);
     assert.ok(split !== null, out);
     assert.ok(Number(split[1].replaceAll(",", "")) >= 200);
+    assert.match(
+      out,
+      /\|one message of 200,000 bytes +…\n +recv\(1000\) \[r1 +\]\[r2 +\]\[r3 +\]\[r4 +\]…/,
+    );
+    assert.match(out, /1 message split, over [\d,]+ reads/);
     // (c) exactly as sent
     assert.match(out, /31 messages sent → 31 frames received, each exactly as sent/);
-    assert.match(out, /\[msg0\]\[msg1\]/);
+    assert.match(out, /sent +\|msg0\|msg1\|.*\n +receive\(\) \[r1 \]\[r2 \]/);
+    assert.match(out, /31 of 31 messages arrived alone in one receive\(\)/);
   },
 });
 
