@@ -13,8 +13,15 @@ import { encodeFrame } from "../framing/frame_encoder.ts";
 import { writeAll } from "./write_all.ts";
 import { FileTransferError } from "./file_transfer_error.ts";
 
-/** Size of each socket read (a fresh buffer each time: the frame reader keeps views of it). */
-export const READ_SIZE: number = 64 * 1024;
+/**
+ * Size of each socket read. The frame reader keeps views of what it reads, so a buffer is reused
+ * only when {@linkcode Link.prototype.recycle} gives it back after its last use (large reads
+ * otherwise leave garbage that the GC frees too late for the RSS budget).
+ */
+export const READ_SIZE: number = 256 * 1024;
+
+/** Read buffers kept for reuse. */
+const POOL_SIZE = 4;
 
 /** Largest control frame (offer, reply, acknowledgement). */
 export const MAX_CONTROL_FRAME: number = 64 * 1024;
@@ -33,6 +40,9 @@ export class Link {
   #failure: FileTransferError | undefined;
   #signal: AbortSignal | undefined;
   #onAbort = () => this.fail(new FileTransferError("aborted", "the transfer was aborted"));
+  #pool: Uint8Array[] = [];
+  /** Chunks handed out whole by the reader → the buffer each one views. */
+  #lent = new WeakMap<Uint8Array, Uint8Array>();
 
   constructor(conn: Deno.Conn, idleTimeout: number, signal?: AbortSignal) {
     this.conn = conn;
@@ -45,10 +55,20 @@ export class Link {
     this.reader = new FrameReader({
       read: () =>
         this.#wait(async () => {
-          const buffer = new Uint8Array(READ_SIZE);
+          const buffer = this.#pool.pop() ?? new Uint8Array(READ_SIZE);
           const n = await conn.read(buffer);
-          if (n === null) return null;
-          return n < READ_SIZE / 4 ? buffer.slice(0, n) : buffer.subarray(0, n);
+          if (n === null) {
+            this.#pool.push(buffer);
+            return null;
+          }
+          if (n < READ_SIZE / 4) {
+            const copy = buffer.slice(0, n);
+            this.#pool.push(buffer);
+            return copy;
+          }
+          const chunk = buffer.subarray(0, n);
+          this.#lent.set(chunk, buffer);
+          return chunk;
         }),
     }, { maxFrameLength: MAX_CONTROL_FRAME });
     if (idleTimeout > 0) {
@@ -101,6 +121,17 @@ export class Link {
       this.#waiting--;
       this.#last = Date.now();
     }
+  }
+
+  /**
+   * Takes back a chunk the reader handed out, once nothing uses it any more; only chunks that
+   * came through whole (the very object the socket read made, not a piece of it) are reused.
+   */
+  recycle(chunk: Uint8Array): void {
+    const buffer = this.#lent.get(chunk);
+    if (buffer === undefined) return;
+    this.#lent.delete(chunk);
+    if (this.#pool.length < POOL_SIZE) this.#pool.push(buffer);
   }
 
   /** Writes all bytes. */

@@ -9,6 +9,7 @@ import { join } from "node:path";
 import { ENVELOPE_PRESETS } from "../framing/envelope.ts";
 import { FileTransferError } from "./file_transfer_error.ts";
 import {
+  FILE_CHUNK,
   freeSpace,
   hashPrefix,
   Link,
@@ -350,7 +351,11 @@ async function openPartial(
   }
 }
 
-/** Streams a body into the file, hashing it; one file write in flight while the next read runs. */
+/**
+ * Streams a body into the file, hashing it. Socket chunks are gathered into 1 MiB blocks; one
+ * block is written to the file while the next one fills from the socket (one write in flight, so
+ * the file's bytes stay in order; at most two blocks in memory).
+ */
 async function writeBody(
   link: Link,
   body: ReadableStream<Uint8Array>,
@@ -362,24 +367,51 @@ async function writeBody(
   total: number,
 ): Promise<void> {
   const reader = body.getReader();
+  const blocks = [new Uint8Array(FILE_CHUNK), new Uint8Array(FILE_CHUNK)];
+  let which = 0;
+  let filled = 0;
   let writing: Promise<void> | undefined;
   const name = result.name;
   let done = offset;
+  const flush = async () => {
+    const block = blocks[which].subarray(0, filled);
+    await writing;
+    writing = writeFileAll(file, block);
+    // keep a rejection from going unhandled while the next block fills
+    writing.catch(() => {});
+    which ^= 1;
+    filled = 0;
+  };
   options.onProgress?.({ name, phase: "receiving", done, total, offset });
   try {
     for (;;) {
       const { value, done: end } = await reader.read();
       if (end) break;
       hash.update(value);
-      await writing;
-      writing = writeFileAll(file, value);
+      let at = 0;
+      while (at < value.length) {
+        const n = Math.min(FILE_CHUNK - filled, value.length - at);
+        blocks[which].set(value.subarray(at, at + n), filled);
+        filled += n;
+        at += n;
+        if (filled === FILE_CHUNK) await flush();
+      }
+      // hashed and copied: the socket may read into it again
+      link.recycle(value);
       done += value.length;
       result.transferred += value.length;
       options.onProgress?.({ name, phase: "receiving", done, total, offset });
     }
+    if (filled > 0) await flush();
     await writing;
   } catch (error) {
-    await writing?.catch(() => {});
+    // Keep every byte that arrived: the next run resumes after them.
+    try {
+      if (filled > 0) await flush();
+      await writing;
+    } catch {
+      // the disk failed too: what made it is in the file
+    }
     throw toTransferError(error, link);
   } finally {
     reader.releaseLock();
