@@ -5,12 +5,19 @@
  *
  * Two wires:
  * - `"sockkit"` (default), per file on one connection:
- *   1. sender → `{"type":"offer","name","size","sha256","mode","mtime"}` (a `u32be` frame);
+ *   1. sender → `{"type":"offer","name","size","mode","mtime"}` (a `u32be` frame);
  *   2. receiver → `{"type":"accept","offset","sha256"}` (the length and SHA-256 of the partial
- *      data it already has) or `{"type":"refuse","code","error"}`;
- *   3. sender → an envelope: header `{name, size, sha256, mode, mtime, offset, length}`
- *      (`u32be` length, JSON; `length` is the body's size), then the file's bytes from `offset`;
- *   4. receiver → `{"type":"ack","ok":true,"sha256"}` or `{"type":"ack","ok":false,"code","error"}`;
+ *      data it already has, kept only if size and mtime match the partial's) or
+ *      `{"type":"refuse","code","error"}`; the sender starts over at 0 unless its file starts
+ *      with exactly that data;
+ *   3. sender → an envelope: header `{name, size, mode, mtime, offset, length}`
+ *      (`u32be` length, JSON; `length` is the body's size), then the file's bytes from `offset`,
+ *      then `{"type":"end","sha256"}` — the whole file's SHA-256, computed while sending so the
+ *      file is read once — or `{"type":"end","changed"}` when the source's size or mtime changed
+ *      meanwhile (the receiver discards the data). An offer that carries `"sha256"` itself (a
+ *      sender that hashed first) gets no `end` frame;
+ *   4. receiver, after fsync and verification → `{"type":"ack","ok":true,"sha256"}` or
+ *      `{"type":"ack","ok":false,"code","error"}`;
  *
  *   and finally sender → `{"type":"done"}`.
  * - `"seed"`: the tutorial's layout exactly: `struct.pack('i', len(json))` (`i32le`), the UTF-8

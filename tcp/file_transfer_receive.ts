@@ -157,7 +157,8 @@ async function admit(
 
 interface ResumeState {
   size: number;
-  sha256: string;
+  /** Only from senders that put the whole file's SHA-256 in the offer. */
+  sha256?: string;
   mtime: number;
 }
 
@@ -194,8 +195,10 @@ async function receiveOne(
   if (typeof size !== "number" || !Number.isSafeInteger(size) || size < 0) {
     return refuse(new FileTransferError("bad-header", `bad size ${JSON.stringify(size)}`));
   }
-  if (typeof sha256 !== "string" || !HEX64.test(sha256)) {
-    return refuse(new FileTransferError("bad-header", "the offer has no valid sha256"));
+  // A sender that hashed the file first puts its SHA-256 in the offer; ours sends it after the
+  // body (the file is read once), in an `end` frame.
+  if (sha256 !== undefined && (typeof sha256 !== "string" || !HEX64.test(sha256))) {
+    return refuse(new FileTransferError("bad-header", "the offer's sha256 is not valid"));
   }
   const mode = typeof offer.mode === "number" ? offer.mode & 0o777 : 0o644;
   const mtime = typeof offer.mtime === "number" && Number.isFinite(offer.mtime)
@@ -283,14 +286,57 @@ async function receiveOne(
   }
   file.close();
 
+  let expected = sha256 as string | undefined;
+  if (expected === undefined) {
+    let end;
+    try {
+      end = await link.readJson();
+    } catch (error) {
+      throw fatal(result, toTransferError(error, link));
+    }
+    if (end === null) {
+      throw fatal(
+        result,
+        new FileTransferError("truncated", "the connection ended before the file's SHA-256"),
+      );
+    }
+    if (end.type !== "end") {
+      throw fatal(
+        result,
+        new FileTransferError("protocol", `expected an end, got ${JSON.stringify(end.type)}`),
+      );
+    }
+    if (typeof end.changed === "string") {
+      // The source changed while it was read: what arrived is no copy of any one version.
+      await removeIfExists(partial);
+      await removeIfExists(state);
+      result.error = new FileTransferError(
+        "io",
+        `${escapeFileName(name)}: the source changed while being sent (${
+          escapeFileName(end.changed)
+        }); discarded`,
+      );
+      await send(
+        link,
+        { type: "ack", ok: false, code: "io", error: result.error.message },
+        result,
+      );
+      return result;
+    }
+    if (typeof end.sha256 !== "string" || !HEX64.test(end.sha256)) {
+      throw fatal(result, new FileTransferError("protocol", "the end frame has no valid sha256"));
+    }
+    expected = end.sha256;
+  }
+
   const digest = hash.digest("hex");
   result.sha256 = digest;
-  if (digest !== sha256) {
+  if (digest !== expected) {
     await removeIfExists(partial);
     await removeIfExists(state);
     result.error = new FileTransferError(
       "checksum",
-      `${escapeFileName(name)}: SHA-256 mismatch (expected ${sha256}, got ${digest}); discarded`,
+      `${escapeFileName(name)}: SHA-256 mismatch (expected ${expected}, got ${digest}); discarded`,
     );
     await send(
       link,

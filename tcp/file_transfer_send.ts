@@ -4,6 +4,7 @@
  * @module
  */
 
+import type { Hash } from "node:crypto";
 import { basename } from "node:path";
 import { encodeEnvelopeHeader, ENVELOPE_PRESETS } from "../framing/envelope.ts";
 import { FileTransferError } from "./file_transfer_error.ts";
@@ -158,13 +159,17 @@ async function sendSeed(
   result.ok = true;
 }
 
-/** Streams the file from `offset` to its declared end, reading ahead while writing. */
+/**
+ * Streams the file from `offset` to its declared end, reading the next 1 MiB while writing one,
+ * and feeding each chunk to `hash` (when given) before it goes out.
+ */
 async function sendBody(
   link: Link,
   source: Source,
   offset: number,
   result: FileTransferResult,
   options: SendFileOptions,
+  hash?: Hash,
 ): Promise<void> {
   const { file, size } = source;
   await file.seek(offset, Deno.SeekMode.Start);
@@ -187,6 +192,7 @@ async function sendBody(
     position += chunk.length;
     which ^= 1;
     reading = position < size ? file.read(buffers[which]) : undefined;
+    hash?.update(chunk);
     try {
       await link.write(chunk);
     } catch (error) {
@@ -205,23 +211,12 @@ async function sendOne(
   options: SendFileOptions,
 ): Promise<void> {
   const { size } = source;
-  // 1. The whole file's hash goes in the offer: it is the identity a resume is checked against.
-  const hash = newHash();
-  const hashed = await hashPrefix(
-    source.file,
-    size,
-    hash,
-    (done) => progress(options, source, "hashing", done, 0),
-  );
-  if (hashed !== size) {
-    throw new FileTransferError("io", `${source.path} shrank while being hashed`);
-  }
-  const sha256 = hash.digest("hex");
-  result.sha256 = sha256;
+  // 1. The offer: name, size, mode and mtime. The whole file's SHA-256 follows the body (it is
+  //    computed while sending, so the file is read once); a resume is checked on size and mtime by
+  //    the receiver and on the prefix's SHA-256 here.
   const identity = {
     name: source.name,
     size,
-    sha256,
     mode: source.mode,
     mtime: source.mtime,
   };
@@ -247,20 +242,37 @@ async function sendOne(
     throw new FileTransferError("protocol", `the receiver asked for offset ${asked} of ${size}`);
   }
   let offset = asked;
+  let hash = newHash();
   if (offset > 0) {
     // The receiver's partial data must be a prefix of this very file, or we start over.
-    const prefix = newHash();
-    const n = await hashPrefix(source.file, offset, prefix);
+    const n = await hashPrefix(
+      source.file,
+      offset,
+      hash,
+      (done) => progress(options, source, "hashing", done, 0),
+    );
     const theirs = typeof reply.sha256 === "string" && HEX64.test(reply.sha256) ? reply.sha256 : "";
-    if (n !== offset || prefix.digest("hex") !== theirs) offset = 0;
+    if (n !== offset || hash.copy().digest("hex") !== theirs) {
+      offset = 0;
+      hash = newHash();
+    }
   }
   result.resumedFrom = offset;
 
-  // 3. The envelope: header, then the bytes from the offset on.
+  // 3. The envelope: header, then the bytes from the offset on, hashed as they go out; then the
+  //    whole file's SHA-256, or word that the source changed while it was read.
   await link.write(
     encodeEnvelopeHeader({ ...identity, offset }, size - offset, SOCKKIT_FILE_ENVELOPE),
   );
-  await sendBody(link, source, offset, result, options);
+  await sendBody(link, source, offset, result, options, hash);
+  const sha256 = hash.digest("hex");
+  const changed = await changedSince(source);
+  if (changed !== undefined) {
+    await link.sendJson({ type: "end", changed });
+  } else {
+    result.sha256 = sha256;
+    await link.sendJson({ type: "end", sha256 });
+  }
 
   // 4. The acknowledgement, after the receiver verified and renamed.
   const ack = await link.readJson();
@@ -273,11 +285,25 @@ async function sendOne(
   if (ack.type !== "ack") {
     throw new FileTransferError("protocol", `expected an ack, got ${JSON.stringify(ack.type)}`);
   }
-  if (ack.ok === true && ack.sha256 === sha256) {
+  if (changed !== undefined) {
+    result.error = new FileTransferError(
+      "io",
+      `${source.path} changed while being sent (${changed}); the receiver discarded it`,
+    );
+  } else if (ack.ok === true && ack.sha256 === sha256) {
     result.ok = true;
   } else {
     result.error = remoteError(ack, source.name);
   }
+}
+
+/** What changed in the source since it was opened (size or mtime), or `undefined`. */
+async function changedSince(source: Source): Promise<string | undefined> {
+  const info = await source.file.stat();
+  if (info.size !== source.size) return `size ${source.size} -> ${info.size}`;
+  const mtime = info.mtime?.getTime() ?? 0;
+  if (mtime !== source.mtime) return `mtime ${source.mtime} -> ${mtime}`;
+  return undefined;
 }
 
 const CODES = new Set([
