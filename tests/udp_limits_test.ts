@@ -28,7 +28,7 @@ Deno.test({
   name: "udp limits: ipFamilyOf tells IPv4 and IPv6 literals from names",
   permissions: "none",
   fn() {
-    for (const host of ["127.0.0.1", "0.0.0.0", "255.255.255.255", "::ffff:10.0.0.1"]) {
+    for (const host of ["127.0.0.1", "0.0.0.0", "255.255.255.255", "::ffff:127.0.0.2"]) {
       assert.equal(ipFamilyOf(host), "ipv4", host);
     }
     for (const host of ["::1", "[::1]", "::", "fe80::1", "2001:db8::8:800:200c:417a"]) {
