@@ -155,6 +155,57 @@ export class FrameDecoder {
   }
 
   /**
+   * How many bytes the frame whose header was decoded still misses, or 0 when no header is
+   * pending. With {@linkcode FrameDecoder.prototype.takePendingFrame}, a transport can read a
+   * large frame's body straight into the frame's own buffer instead of into read buffers that
+   * are then copied.
+   */
+  get missingBytes(): number {
+    return this.#frameLength < 0 ? 0 : this.#frameLength - this.#buffered;
+  }
+
+  /**
+   * Takes the frame whose header was decoded but whose body is incomplete: returns a new payload
+   * buffer sized from the header (the limit was checked) with the bytes that arrived so far
+   * copied in, and resets the decoder to the next frame boundary. The caller reads the remaining
+   * `payload.length - filled` bytes of the stream into `payload.subarray(filled)`: they are the
+   * rest of this frame.
+   *
+   * @returns The payload, how many of its bytes are filled and the header's length, or
+   *   `undefined` when no frame is pending (see {@linkcode FrameDecoder.prototype.missingBytes}).
+   *
+   * @example Reading the rest of a large frame directly
+   * ```ts
+   * import { encodeFrame, FrameDecoder } from "@sockkit/sockkit/framing";
+   * import assert from "node:assert/strict";
+   *
+   * const wire = encodeFrame(new Uint8Array(1000).fill(7));
+   * const decoder = new FrameDecoder();
+   * assert.deepEqual(decoder.push(wire.subarray(0, 100)), []);
+   * assert.equal(decoder.missingBytes, 904);
+   * const { payload, filled } = decoder.takePendingFrame()!;
+   * assert.equal(filled, 96);
+   * payload.set(wire.subarray(100), filled); // in real life: conn.read(payload.subarray(filled))
+   * assert.deepEqual(payload, new Uint8Array(1000).fill(7));
+   * assert.equal(decoder.bufferedLength, 0);
+   * ```
+   */
+  takePendingFrame(): { payload: Uint8Array; filled: number; headerLength: number } | undefined {
+    if (this.#error !== undefined) throw this.#error;
+    if (this.#frameLength < 0 || this.#buffered >= this.#frameLength) return undefined;
+    const head = this.#headerLength;
+    const payload = new Uint8Array(this.#prefix + this.#frameLength - head);
+    this.#copyOut(payload, 0, 0, this.#prefix);
+    const body = this.#buffered - head;
+    this.#copyOut(payload, this.#prefix, head, body);
+    this.#chunks = [];
+    this.#offset = 0;
+    this.#buffered = 0;
+    this.#frameLength = -1;
+    return { payload, filled: this.#prefix + body, headerLength: head };
+  }
+
+  /**
    * Declares the end of the stream.
    *
    * @throws {TruncatedFrameError} When the stream ended inside a frame's header or body.

@@ -80,6 +80,8 @@ export interface FramedConnOptions extends FrameOptions {
  * `send` resolve at once and the next frames be batched while a write is in flight.
  */
 const LARGE_PAYLOAD = 1024 * 1024;
+/** A frame missing at least this many bytes is read straight into its own buffer. */
+const DIRECT_READ_MIN = 32 * 1024;
 const RESOLVED: Promise<void> = Promise.resolve();
 const TIMER_MAX = 0x7fffffff;
 
@@ -210,6 +212,7 @@ export class FramedConn implements AsyncDisposable, AsyncIterable<Uint8Array> {
   #slabPos = 0;
   #slabSize: number;
   #frameStart = -1;
+  #direct = false;
   #readError: unknown = undefined;
   #resetError: unknown = undefined;
 
@@ -334,6 +337,10 @@ export class FramedConn implements AsyncDisposable, AsyncIterable<Uint8Array> {
           this.#frameStart = -1;
           return frame;
         }
+        if (decoder.missingBytes >= DIRECT_READ_MIN && this.#reader.bufferedLength === 0) {
+          // a large frame: read the rest of its body straight into its own buffer
+          return await this.#receiveDirect();
+        }
         // raw chunks come through the FrameReader, which holds what an envelope read ahead
         const chunk = await this.#reader.read();
         if (chunk === null) {
@@ -421,6 +428,31 @@ export class FramedConn implements AsyncDisposable, AsyncIterable<Uint8Array> {
     return error;
   }
 
+  /** Reads the rest of the pending frame's body into the frame's own buffer. */
+  async #receiveDirect(): Promise<Uint8Array> {
+    const { payload, filled: start, headerLength } = this.#decoder.takePendingFrame()!;
+    const prefix = this.format.lengthOffset;
+    let filled = start;
+    this.#direct = true;
+    try {
+      while (filled < payload.length) {
+        const n = await this.#readInto(payload.subarray(filled));
+        if (n === null) {
+          throw new TruncatedFrameError(
+            headerLength + payload.length - prefix,
+            headerLength + filled - prefix,
+            "body",
+          );
+        }
+        filled += n;
+      }
+    } finally {
+      this.#direct = false;
+    }
+    this.#frameStart = -1;
+    return payload;
+  }
+
   async #readChunk(): Promise<Uint8Array | null> {
     if (this.#closed || this.#resetError !== undefined) return null;
     if (this.#slab.length - this.#slabPos < this.#slabSize >>> 2) {
@@ -430,7 +462,20 @@ export class FramedConn implements AsyncDisposable, AsyncIterable<Uint8Array> {
     }
     const start = this.#slabPos;
     const space = this.#slab.length - start;
-    const read = this.conn.read(this.#slab.subarray(start));
+    const n = await this.#readInto(this.#slab.subarray(start));
+    if (n === null) return null;
+    // bulk transfer (the read filled all the space): use bigger buffers, fewer reads and fewer
+    // frames spanning two buffers; back to the base size when reads get small again
+    if (n === space && this.#slabSize < this.#readBufferSize * 16) this.#slabSize *= 2;
+    else if (n < this.#readBufferSize >>> 2) this.#slabSize = this.#readBufferSize;
+    this.#slabPos = start + n;
+    return this.#slab.subarray(start, start + n);
+  }
+
+  /** One read from the connection into `target`, under the idle or frame deadline. */
+  async #readInto(target: Uint8Array): Promise<number | null> {
+    if (this.#closed || this.#resetError !== undefined) return null;
+    const read = this.conn.read(target);
     let n: number | null;
     try {
       const wait = this.#deadline();
@@ -447,20 +492,14 @@ export class FramedConn implements AsyncDisposable, AsyncIterable<Uint8Array> {
       }
       throw error;
     }
-    if (n === null) return null;
-    // bulk transfer (the read filled all the space): use bigger buffers, fewer reads and fewer
-    // frames spanning two buffers; back to the base size when reads get small again
-    if (n === space && this.#slabSize < this.#readBufferSize * 16) this.#slabSize *= 2;
-    else if (n < this.#readBufferSize >>> 2) this.#slabSize = this.#readBufferSize;
-    this.#slabPos = start + n;
-    return this.#slab.subarray(start, start + n);
+    return n;
   }
 
   #deadline(): [number, "idle" | "frame"] | undefined {
     let wait: [number, "idle" | "frame"] | undefined;
     if (this.#idleTimeout !== Infinity) wait = [this.#idleTimeout, "idle"];
     if (this.#frameTimeout !== Infinity) {
-      if (this.#decoder.bufferedLength > 0) {
+      if (this.#decoder.bufferedLength > 0 || this.#direct) {
         // part of a frame is here: the rest must come within frameTimeout from now on
         if (this.#frameStart < 0) this.#frameStart = performance.now();
         const left = Math.max(0, this.#frameStart + this.#frameTimeout - performance.now());

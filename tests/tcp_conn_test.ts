@@ -582,3 +582,72 @@ Deno.test({
 function delay(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
+
+Deno.test({
+  name:
+    "tcp: a large frame's body is read straight into its own buffer: whole, truncated, or timed out",
+  permissions: NET,
+  async fn() {
+    await using env = open("tcp", { frameTimeout: 400 });
+    const payload = new Uint8Array(3 * 1024 * 1024 + 17);
+    for (let i = 0; i < payload.length; i++) payload[i] = (i * 131) & 0xff;
+    const wire = encodeFrame(payload);
+    // whole: written in uneven pieces, with a small frame after it on the same connection
+    {
+      const raw = await Deno.connect({ hostname: "127.0.0.1", port: env.port });
+      await using server = (await env.listener.accept())!;
+      const reads = countReads(server.conn);
+      const writing = (async () => {
+        for (let at = 0; at < wire.length; at += 100_003) {
+          await writeAll(raw, wire.subarray(at, at + 100_003));
+        }
+        await writeAll(raw, encodeFrame(text.encode("next")));
+      })();
+      const got = await server.receive();
+      assert.ok(got !== null && equalBytes(got, payload));
+      assert.ok(
+        reads.targets.some((t) => t.buffer.byteLength === payload.length),
+        "some read went straight into the frame's buffer",
+      );
+      assert.equal(untext.decode((await server.receive())!), "next");
+      await writing;
+      raw.close();
+    }
+    // truncated: the peer stops 1 MiB into the body
+    {
+      const raw = await Deno.connect({ hostname: "127.0.0.1", port: env.port });
+      await using server = (await env.listener.accept())!;
+      await writeAll(raw, wire.subarray(0, 4 + 1024 * 1024));
+      raw.close();
+      const error = await server.receive().then(() => undefined, (e) => e);
+      assert.ok(error instanceof TruncatedFrameError, String(error));
+      assert.equal(error.expected, wire.length);
+      assert.equal(error.received, 4 + 1024 * 1024);
+      assert.ok(server.closed);
+    }
+    // stalled: the frame deadline still applies while reading directly
+    {
+      const raw = await Deno.connect({ hostname: "127.0.0.1", port: env.port });
+      await using server = (await env.listener.accept())!;
+      await writeAll(raw, wire.subarray(0, 4 + 200_000));
+      const started = performance.now();
+      const error = await server.receive().then(() => undefined, (e) => e);
+      const took = performance.now() - started;
+      assert.ok(error instanceof TimeoutError, String(error));
+      assert.equal(error.kind, "frame");
+      assert.ok(took >= 300 && took < 1500, `dropped after ${took} ms`);
+      raw.close();
+    }
+  },
+});
+
+/** Records the buffers passed to `read` on a connection. */
+function countReads(conn: Deno.Conn): { targets: Uint8Array[] } {
+  const stats = { targets: [] as Uint8Array[] };
+  const read = conn.read.bind(conn);
+  conn.read = (p: Uint8Array) => {
+    stats.targets.push(p);
+    return read(p);
+  };
+  return stats;
+}
