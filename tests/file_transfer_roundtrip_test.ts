@@ -488,3 +488,40 @@ Deno.test({
     assert.throws(() => receiveFiles(conn, { maxFileSize: -1 }), RangeError);
   },
 });
+
+Deno.test({
+  name: "sockkit wire: a source changed while it is sent is discarded by the receiver",
+  permissions: NET,
+  async fn() {
+    const src = await Deno.makeTempDir();
+    const dir = await Deno.makeTempDir();
+    try {
+      const path = `${src}/moving.bin`;
+      await Deno.writeFile(path, randomBytes(8_000_000, 3));
+      let touched = false;
+      const { sent, received } = await transfer([path], dir, "sockkit", "receiver", {
+        send: {
+          onProgress: (p) => {
+            if (!touched && p.done > 0) {
+              // Another program rewrites the file's mtime while it is being read.
+              Deno.utimeSync(path, new Date(), new Date(2001, 0, 1));
+              touched = true;
+            }
+          },
+        },
+      });
+      assert.ok(touched, "the progress callback ran during the send");
+      assert.equal(sent[0].ok, false);
+      assert.match(String(sent[0].error?.message), /changed while being sent/);
+      assert.equal(received[0].ok, false);
+      assert.deepEqual(
+        (await listDir(dir)).filter((name) => name === "moving.bin"),
+        [],
+        "no file under the final name",
+      );
+    } finally {
+      await Deno.remove(src, { recursive: true });
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});
