@@ -144,11 +144,25 @@ Deno.test({ name: "decoded frames are views of the input, or copies", permission
   const [c] = new FrameDecoder({ copy: true }).push(wire);
   assert.notEqual(c.buffer, wire.buffer);
   assert.deepEqual(c, text("abc"));
-  // A frame spanning chunks is assembled into a buffer of exactly its size.
+  // A frame spanning chunks is assembled once, into memory of its own (a slab shared with other
+  // assembled frames; with copy: true a buffer of exactly its size): it aliases no input chunk.
   const decoder = new FrameDecoder();
   assert.deepEqual(decoder.push(wire.subarray(0, 5)), []);
   const [d] = decoder.push(wire.subarray(5));
-  assert.equal(d.buffer.byteLength, 3);
+  assert.deepEqual(d, text("abc"));
+  assert.notEqual(d.buffer, wire.buffer);
+  const copying = new FrameDecoder({ copy: true });
+  copying.push(wire.subarray(0, 5));
+  const [e] = copying.push(wire.subarray(5));
+  assert.equal(e.buffer.byteLength, 3);
+  // Assembled frames carved from one slab never overlap.
+  const big = encodeFrames([new Uint8Array(1000).fill(1), new Uint8Array(1000).fill(2)]);
+  const slabbed = new FrameDecoder();
+  const got: Uint8Array[] = [];
+  for (let i = 0; i < big.length; i += 300) got.push(...slabbed.push(big.slice(i, i + 300)));
+  assert.deepEqual(got, [new Uint8Array(1000).fill(1), new Uint8Array(1000).fill(2)]);
+  got[0].fill(9);
+  assert.deepEqual(got[1], new Uint8Array(1000).fill(2));
 });
 
 Deno.test({ name: "batch encoder equals frame-by-frame encoding", permissions: "none" }, () => {
