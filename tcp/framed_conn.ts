@@ -387,23 +387,8 @@ export class FramedConn implements AsyncDisposable, AsyncIterable<Uint8Array> {
   [Symbol.asyncIterator](): AsyncIterator<Uint8Array> {
     const done: IteratorReturnResult<undefined> = { done: true, value: undefined };
     return {
-      next: (): Promise<IteratorResult<Uint8Array>> => {
-        if (this.#readError === undefined) {
-          let frame: Uint8Array | undefined;
-          try {
-            frame = this.#decoder.next();
-          } catch (error) {
-            return Promise.reject(this.#readFailed(error));
-          }
-          if (frame !== undefined) {
-            this.#frameStart = -1;
-            return Promise.resolve({ done: false, value: frame });
-          }
-        }
-        return this.#receiveSlow().then((frame) =>
-          frame === null ? done : { done: false, value: frame }
-        );
-      },
+      next: (): Promise<IteratorResult<Uint8Array>> =>
+        this.receive().then((frame) => frame === null ? done : { done: false, value: frame }),
       return: (): Promise<IteratorResult<Uint8Array>> => Promise.resolve(done),
     };
   }
