@@ -6,7 +6,7 @@
  * @module
  */
 
-import * as lp from "npm:it-length-prefixed@11.0.1";
+import * as lp from "it-length-prefixed";
 import { encodeFrames, FrameBatchEncoder, FrameDecoder, FrameFormat } from "../framing/mod.ts";
 
 const CHUNK = 64 * 1024;
