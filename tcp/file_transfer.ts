@@ -248,11 +248,16 @@ export function sendFiles(
  *   using conn = await listener.accept();
  *   return await receiveFile(conn, { dir: `${dir}/out`, wire: "seed" });
  * })();
+ * // watch for the refusal at once: it may come before the send returns
+ * const refused = assert.rejects(
+ *   receiving,
+ *   (e) => e instanceof FileTransferError && e.code === "exists",
+ * );
  * {
  *   using conn = await Deno.connect({ hostname: "127.0.0.1", port: listener.addr.port });
  *   await sendFile(conn, `${dir}/src.txt`, { wire: "seed" });
  * }
- * await assert.rejects(receiving, (e) => e instanceof FileTransferError && e.code === "exists");
+ * await refused;
  * assert.equal(await Deno.readTextFile(`${dir}/out/src.txt`), "old");
  * await Deno.remove(dir, { recursive: true });
  * ```
