@@ -1,20 +1,14 @@
 // Copyright 2025 the sockkit authors. MIT license.
 import assert from "node:assert/strict";
+import { type DenoRun, examplePath, runDeno } from "./_run_deno.ts";
 
-const demo = new URL("../examples/demo.ts", import.meta.url).pathname;
+const demo = examplePath("demo.ts");
 
-async function run(
+function run(
   args: string[],
   flags = ["--unstable-net", "--allow-net=127.0.0.1"],
-): Promise<{ code: number; out: string; err: string }> {
-  const { code, stdout, stderr } = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "--no-config", ...flags, demo, ...args],
-    stdout: "piped",
-    stderr: "piped",
-    signal: AbortSignal.timeout(60_000),
-  }).output();
-  const decode = (b: Uint8Array) => new TextDecoder().decode(b);
-  return { code, out: decode(stdout), err: decode(stderr) };
+): Promise<DenoRun> {
+  return runDeno(["run", "--no-config", ...flags, demo, ...args]);
 }
 
 const permissions: Deno.TestDefinition["permissions"] = {

@@ -1,15 +1,10 @@
 import assert from "node:assert/strict";
+import { type DenoRun, examplePath, runDeno } from "./_run_deno.ts";
 
-const script = new URL("../examples/sticky_packets.ts", import.meta.url).pathname;
+const script = examplePath("sticky_packets.ts");
 
-async function run(...args: string[]): Promise<{ code: number; out: string; err: string }> {
-  const { code, stdout, stderr } = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "--allow-net=127.0.0.1", script, ...args],
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const text = new TextDecoder();
-  return { code, out: text.decode(stdout), err: text.decode(stderr) };
+function run(...args: string[]): Promise<DenoRun> {
+  return runDeno(["run", "--allow-net=127.0.0.1", script, ...args]);
 }
 
 Deno.test({

@@ -1,18 +1,14 @@
 // Copyright 2025 the sockkit authors. MIT license.
 import assert from "node:assert/strict";
+import { type DenoRun, examplePath, runDeno } from "./_run_deno.ts";
 
-const example = new URL("../examples/udp_boundaries.ts", import.meta.url).pathname;
+const example = examplePath("udp_boundaries.ts");
 
-async function run(...args: string[]): Promise<{ code: number; out: string; err: string }> {
-  const { code, stdout, stderr } = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "--no-config", "--unstable-net", "--allow-net=127.0.0.1,[::1]", example, ...args],
-    env: { NO_COLOR: "1" },
-    stdout: "piped",
-    stderr: "piped",
-    signal: AbortSignal.timeout(60_000),
-  }).output();
-  const decode = (b: Uint8Array) => new TextDecoder().decode(b);
-  return { code, out: decode(stdout), err: decode(stderr) };
+function run(...args: string[]): Promise<DenoRun> {
+  return runDeno(
+    ["run", "--no-config", "--unstable-net", "--allow-net=127.0.0.1,[::1]", example, ...args],
+    { NO_COLOR: "1" },
+  );
 }
 
 Deno.test({
