@@ -30,9 +30,10 @@ export {
   FrameFormat,
   type FrameOptions,
   LENGTH_FORMATS,
-  type LengthFormat,
 } from "./frame_format.ts";
+export type { LengthFormat } from "./length_field.ts";
 export * from "./frame_encoder.ts";
+export * from "./decoder_stream.ts";
 export * from "./frame_decoder.ts";
 export * from "./frame_reader.ts";
 export * from "./envelope.ts";
