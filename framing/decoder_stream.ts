@@ -23,7 +23,12 @@ import type { FrameError } from "./errors.ts";
  *
  * @example One loop for either decoder
  * ```ts
- * import { encodeFrames, FrameDecoder, type StreamDecoder } from "@sockkit/sockkit/framing";
+ * import {
+ *   DelimiterDecoder,
+ *   encodeFrames,
+ *   FrameDecoder,
+ *   type StreamDecoder,
+ * } from "@sockkit/sockkit/framing";
  * import assert from "node:assert/strict";
  *
  * function decodeAll(decoder: StreamDecoder, chunks: Uint8Array[]): string[] {
@@ -37,6 +42,8 @@ import type { FrameError } from "./errors.ts";
  *   decoder.finish();
  *   return out;
  * }
+ * const lines = new TextEncoder().encode("a\nbc\n");
+ * assert.deepEqual(decodeAll(new DelimiterDecoder(), [lines.subarray(0, 3), lines.subarray(3)]), ["a", "bc"]);
  * const framed = encodeFrames([new TextEncoder().encode("a"), new TextEncoder().encode("bc")]);
  * assert.deepEqual(decodeAll(new FrameDecoder(), [framed.subarray(0, 6), framed.subarray(6)]), ["a", "bc"]);
  * ```
@@ -59,9 +66,11 @@ export interface StreamDecoder {
   /**
    * Declares the end of the stream.
    *
+   * @returns The frames still buffered (complete ones fed and not pulled; for some decoders a
+   *   last unterminated frame).
    * @throws {FrameError} When it ended inside a frame, or on a kept fault.
    */
-  finish(): void;
+  finish(): Uint8Array[];
   /** Bytes fed and not yet given back as frames (nor discarded). */
   readonly bufferedLength: number;
   /** The fault found in the bytes, kept until thrown; `undefined` while the stream is sound. */
@@ -152,11 +161,14 @@ export class DecoderStream {
       },
       close(): Promise<void> | void {
         if (cancelled) throw cancelReason;
+        let frames: Uint8Array[];
         try {
-          decoder.finish();
+          frames = decoder.finish();
         } catch (error) {
           return fail(error);
         }
+        for (const frame of frames) out.enqueue(frame);
+        if (decoder.error !== undefined) return fail(decoder.error);
         out.close();
       },
       abort(reason) {

@@ -243,18 +243,25 @@ export class FrameDecoder implements StreamDecoder {
   /**
    * Declares the end of the stream.
    *
-   * @throws {TruncatedFrameError} When the stream ended inside a frame's header or body.
+   * @returns The complete frames fed but not yet pulled with `next` (none after `push`).
+   * @throws {TruncatedFrameError} When the stream ended inside a frame's header or body. As with
+   *   `push`, when complete frames come before it they are returned and the next call throws.
    */
-  finish(): void {
-    if (this.#error !== undefined) throw this.#error;
-    if (this.#buffered === 0) return;
+  finish(): Uint8Array[] {
+    const out: Uint8Array[] = [];
+    this.#guard(out, 0x7fffffff);
+    if (this.#error !== undefined || this.#buffered === 0) return out;
     const head = this.#gatherHeader();
     const headerBytes = this.#scratch.slice(0, head);
-    if (this.#frameLength >= 0) {
-      throw new TruncatedFrameError(this.#frameLength, this.#buffered, "body", { headerBytes });
-    }
-    const expected = this.format.fieldSize ? this.#minHeader : this.#buffered + 1;
-    throw new TruncatedFrameError(expected, this.#buffered, "header", { headerBytes });
+    const expected = this.#frameLength >= 0
+      ? this.#frameLength
+      : this.format.fieldSize
+      ? this.#minHeader
+      : this.#buffered + 1;
+    const part = this.#frameLength >= 0 ? "body" : "header";
+    this.#error = new TruncatedFrameError(expected, this.#buffered, part, { headerBytes });
+    if (out.length === 0) throw this.#error;
+    return out;
   }
 
   #guard(out: Uint8Array[], max: number): void {
