@@ -13,7 +13,9 @@ import {
 } from "./delimiter_format.ts";
 
 /**
- * The payload holds one of the delimiters: sent as is, the receiver would cut it in two. This is
+ * The payload holds one of the delimiters (or ends in bytes that run into the written delimiter,
+ * such as a CR before the LF of the `line` preset): sent as is, the receiver would cut it
+ * elsewhere. This is
  * where delimiter framing breaks and a length prefix does not (escape the payload, or use
  * {@linkcode encodeFrame}).
  *
@@ -121,16 +123,33 @@ export class DelimiterEncoder {
     return out;
   }
 
+  /** The decoder must see the payload end exactly where the written delimiter starts. */
   #check(payload: Uint8Array): void {
-    if (payload.length > this.#d.maxFrameLength) {
-      throw new FrameTooLargeError(payload.length, this.#d.maxFrameLength, "payload");
+    const d = this.#d;
+    if (payload.length > d.maxFrameLength) {
+      throw new FrameTooLargeError(payload.length, d.maxFrameLength, "payload");
     }
-    for (const d of this.#d.delimiters) {
-      const first = d[0];
-      for (let i = payload.indexOf(first); i !== -1; i = payload.indexOf(first, i + 1)) {
+    const written = d.encoderDelimiter;
+    if (d.delimiters.length === 1 && written.length === 1) {
+      const i = payload.indexOf(written[0]);
+      if (i !== -1) throw new DelimiterInPayloadError(i, written);
+      return;
+    }
+    // Where the first delimiter ends in payload + written (the longest there), as the decoder
+    // finds it: it must be the written delimiter, at the very end.
+    const n = payload.length;
+    const total = n + written.length;
+    const at = (k: number) => k < n ? payload[k] : written[k - n];
+    for (let e = 0; e < total; e++) {
+      const byte = at(e);
+      if (d.endsWith[byte] !== 1) continue;
+      for (const x of d.delimiters) {
+        if (x[x.length - 1] !== byte || x.length > e + 1) continue;
         let j = 1;
-        while (j < d.length && payload[i + j] === d[j]) j++;
-        if (j === d.length) throw new DelimiterInPayloadError(i, d);
+        while (j < x.length && at(e - j) === x[x.length - 1 - j]) j++;
+        if (j < x.length) continue;
+        if (e === total - 1 && x === written) return;
+        throw new DelimiterInPayloadError(Math.min(e - x.length + 1, n), x);
       }
     }
   }

@@ -141,7 +141,7 @@ export function resolveDelimiters(options: DelimiterOptions = {}): ResolvedDelim
   const sorted = [...list].sort((a, b) => b.length - a.length);
   return Object.freeze({
     delimiters: Object.freeze(sorted),
-    encoderDelimiter: list[0],
+    encoderDelimiter: list[0], // the same object as in `delimiters`
     longest: sorted[0].length,
     commonLast: list.every((d) => d[d.length - 1] === last) ? last : -1,
     endsWith,
