@@ -13,6 +13,8 @@ import {
   resolveDelimiters,
 } from "./delimiter_format.ts";
 
+const EMPTY = new Uint8Array(0);
+
 /** Options of {@linkcode DelimiterDecoder} and {@linkcode DelimiterDecoderStream}. */
 export interface DelimiterDecoderOptions extends DelimiterOptions {
   /**
@@ -32,13 +34,15 @@ export interface DelimiterDecoderOptions extends DelimiterOptions {
  *   it stopped (a delimiter cut across chunks is matched by looking back at most the longest
  *   delimiter's length). A single-byte delimiter, or a set ending in one byte (LF and CRLF), is
  *   searched with the native `indexOf`.
- * - **Zero-copy**: a frame inside one chunk is a `subarray` view of it; a frame across chunks is
- *   copied once.
+ * - **Zero-copy**: a frame inside one chunk is a `subarray` view of it; the bytes of a frame
+ *   across chunks are copied as they come into a buffer of the frame's own (grown by doubling),
+ *   so a peer trickling one byte per read costs bytes, not one kept chunk object per byte.
  * - **Bounded memory**: `maxFrameLength` is checked before a chunk is kept; see
  *   {@linkcode DelimiterOptions.oversize} for what happens to an oversize frame.
  * - Every frame before a fault reaches the caller (see {@linkcode StreamDecoder}).
  *
- * Pushed chunks are kept by reference until their bytes are decoded: do not modify them.
+ * Chunks given to `feed` are kept by reference until they are decoded, and frames may be views
+ * of them: do not modify them.
  *
  * @example Lines cut across chunks, CRLF split between CR and LF
  * ```ts
@@ -77,7 +81,11 @@ export class DelimiterDecoder implements StreamDecoder {
   /** Where the current frame's bytes in the first queued chunk start (earlier ones are held). */
   #start = 0;
   /** Earlier chunks' bytes of the current frame (only its last bytes while discarding). */
-  #held: Uint8Array[] = [];
+  /**
+   * Earlier chunks' bytes of the current frame (only the last few while discarding), copied: a
+   * peer that trickles a line one byte per read costs one byte per byte, not one view object.
+   */
+  #held: Uint8Array = EMPTY;
   #heldLength = 0;
   /** Bytes of the current frame before the first queued chunk, held or discarded. */
   #frameBytes = 0;
@@ -203,7 +211,7 @@ export class DelimiterDecoder implements StreamDecoder {
       this.#discardRest();
       return undefined;
     }
-    const frame = this.#joinHeld(length);
+    const frame = this.#held.subarray(0, length);
     this.#resetFrame();
     this.#buffered = 0;
     return frame;
@@ -275,13 +283,7 @@ export class DelimiterDecoder implements StreamDecoder {
 
   /** The `back`-th byte from the end of the held bytes (1 = the last). */
   #heldByte(back: number): number {
-    const held = this.#held;
-    for (let k = held.length - 1; k >= 0; k--) {
-      const part = held[k];
-      if (back <= part.length) return part[part.length - back];
-      back -= part.length;
-    }
-    return -1;
+    return back <= this.#heldLength ? this.#held[this.#heldLength - back] : -1;
   }
 
   /** A delimiter of `n` bytes ends at `chunk[end]`: takes the frame before it. */
@@ -302,8 +304,8 @@ export class DelimiterDecoder implements StreamDecoder {
           : chunk.subarray(start, start + length);
       } else {
         const inChunk = length - this.#frameBytes;
-        if (inChunk > 0) this.#held.push(chunk.subarray(start, start + inChunk));
-        frame = this.#joinHeld(length);
+        if (inChunk > 0) this.#hold(chunk.subarray(start, start + inChunk));
+        frame = this.#held.subarray(0, length);
         this.#resetFrame();
       }
       this.#buffered -= remaining;
@@ -322,7 +324,7 @@ export class DelimiterDecoder implements StreamDecoder {
   #resetFrame(): void {
     if (this.#discarding) this.#discardedFrames++;
     this.#discarding = false;
-    this.#held = [];
+    this.#held = EMPTY;
     this.#heldLength = 0;
     this.#frameBytes = 0;
   }
@@ -337,12 +339,17 @@ export class DelimiterDecoder implements StreamDecoder {
       if (this.#d.oversize === "error") this.#fail(atLeast);
       this.#discarding = true;
     }
-    if (rest > 0) {
-      this.#held.push(this.#start === 0 ? chunk : chunk.subarray(this.#start));
-      this.#heldLength += rest;
+    const keep = this.#d.longest - 1;
+    if (this.#discarding && rest >= keep) {
+      // Only the last bytes matter: a delimiter may start there.
+      this.#discard(this.#heldLength + rest - keep);
+      this.#heldLength = 0;
+      this.#hold(chunk.subarray(chunk.length - keep));
+    } else if (rest > 0) {
+      this.#hold(this.#start === 0 ? chunk : chunk.subarray(this.#start));
+      if (this.#discarding) this.#trimHeld();
     }
     this.#frameBytes = frameBytes;
-    if (this.#discarding) this.#trimHeld();
     this.#shift();
   }
 
@@ -351,11 +358,25 @@ export class DelimiterDecoder implements StreamDecoder {
     const keep = this.#d.longest - 1;
     const drop = this.#heldLength - keep;
     if (drop <= 0) return;
-    const tail = new Uint8Array(keep);
-    for (let k = 1; k <= keep; k++) tail[keep - k] = this.#heldByte(k);
-    this.#held = keep > 0 ? [tail] : [];
+    this.#held.copyWithin(0, drop, this.#heldLength);
     this.#heldLength = keep;
     this.#discard(drop);
+  }
+
+  /** Appends to the held bytes, growing by doubling (never past the limit's worth). */
+  #hold(bytes: Uint8Array): void {
+    const need = this.#heldLength + bytes.length;
+    if (need > this.#held.length) {
+      const room = this.#discarding ? need : Math.min(
+        Math.max(need, this.#held.length * 2, 256),
+        this.#d.maxFrameLength + this.#d.longest,
+      );
+      const grown = new Uint8Array(Math.max(room, need));
+      grown.set(this.#held.subarray(0, this.#heldLength));
+      this.#held = grown;
+    }
+    this.#held.set(bytes, this.#heldLength);
+    this.#heldLength = need;
   }
 
   #discard(bytes: number): void {
@@ -367,18 +388,6 @@ export class DelimiterDecoder implements StreamDecoder {
     this.#queue.shift();
     this.#pos = 0;
     this.#start = 0;
-  }
-
-  #joinHeld(length: number): Uint8Array {
-    const frame = new Uint8Array(length);
-    let at = 0;
-    for (const part of this.#held) {
-      if (at >= length) break;
-      const take = Math.min(part.length, length - at);
-      frame.set(take === part.length ? part : part.subarray(0, take), at);
-      at += take;
-    }
-    return frame;
   }
 
   #fail(length: number): never {
