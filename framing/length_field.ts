@@ -56,7 +56,7 @@ const TWO_32 = 0x100000000;
 function fixed(
   size: number,
   max: number,
-  read: (b: Uint8Array, p: number) => number,
+  read: LengthField["read"],
   write: (b: Uint8Array, p: number, v: number) => void,
   signed = false,
 ): LengthField {
@@ -64,7 +64,7 @@ function fixed(
     size,
     max,
     signed,
-    read: (b: Uint8Array, p: number, end: number) => (end - p < size ? -1 : read(b, p)),
+    read,
     write(b: Uint8Array, p: number, v: number) {
       write(b, p, v);
       return p + size;
@@ -72,37 +72,45 @@ function fixed(
   });
 }
 
-const u32le = (b: Uint8Array, p: number) =>
-  b[p + 3] * 0x1000000 + ((b[p + 2] << 16) | (b[p + 1] << 8) | b[p]);
+// Each reader is its own function (no shared wrapper), so a decoder's call site stays cheap to
+// inline; each checks that its bytes are there.
 const putU32le = (b: Uint8Array, p: number, v: number) => {
   b[p] = v & 0xff;
   b[p + 1] = (v >>> 8) & 0xff;
   b[p + 2] = (v >>> 16) & 0xff;
   b[p + 3] = v >>> 24;
 };
+const readU32le = (b: Uint8Array, p: number, end: number) =>
+  end - p < 4 ? -1 : b[p + 3] * 0x1000000 + ((b[p + 2] << 16) | (b[p + 1] << 8) | b[p]);
 
 /** Every length format's field. */
 export const LENGTH_FIELDS: Readonly<Record<LengthFormat, LengthField>> = Object.freeze({
-  u8: fixed(1, 0xff, (b, p) => b[p], (b, p, v) => {
+  u8: fixed(1, 0xff, (b, p, end) => end - p < 1 ? -1 : b[p], (b, p, v) => {
     b[p] = v;
   }),
-  u16be: fixed(2, 0xffff, (b, p) => (b[p] << 8) | b[p + 1], (b, p, v) => {
+  u16be: fixed(2, 0xffff, (b, p, end) => end - p < 2 ? -1 : (b[p] << 8) | b[p + 1], (b, p, v) => {
     b[p] = v >>> 8;
     b[p + 1] = v & 0xff;
   }),
-  u16le: fixed(2, 0xffff, (b, p) => b[p] | (b[p + 1] << 8), (b, p, v) => {
+  u16le: fixed(2, 0xffff, (b, p, end) => end - p < 2 ? -1 : b[p] | (b[p + 1] << 8), (b, p, v) => {
     b[p] = v & 0xff;
     b[p + 1] = v >>> 8;
   }),
-  u24be: fixed(3, 0xffffff, (b, p) => (b[p] << 16) | (b[p + 1] << 8) | b[p + 2], (b, p, v) => {
-    b[p] = v >>> 16;
-    b[p + 1] = (v >>> 8) & 0xff;
-    b[p + 2] = v & 0xff;
-  }),
+  u24be: fixed(
+    3,
+    0xffffff,
+    (b, p, end) => end - p < 3 ? -1 : (b[p] << 16) | (b[p + 1] << 8) | b[p + 2],
+    (b, p, v) => {
+      b[p] = v >>> 16;
+      b[p + 1] = (v >>> 8) & 0xff;
+      b[p + 2] = v & 0xff;
+    },
+  ),
   u32be: fixed(
     4,
     0xffffffff,
-    (b, p) => b[p] * 0x1000000 + ((b[p + 1] << 16) | (b[p + 2] << 8) | b[p + 3]),
+    (b, p, end) =>
+      end - p < 4 ? -1 : b[p] * 0x1000000 + ((b[p + 1] << 16) | (b[p + 2] << 8) | b[p + 3]),
     (b, p, v) => {
       b[p] = v >>> 24;
       b[p + 1] = (v >>> 16) & 0xff;
@@ -110,14 +118,16 @@ export const LENGTH_FIELDS: Readonly<Record<LengthFormat, LengthField>> = Object
       b[p + 3] = v & 0xff;
     },
   ),
-  u32le: fixed(4, 0xffffffff, u32le, putU32le),
-  i32le: fixed(4, 0x7fffffff, u32le, putU32le, true),
+  u32le: fixed(4, 0xffffffff, readU32le, putU32le),
+  i32le: fixed(4, 0x7fffffff, (b, p, end) => readU32le(b, p, end), putU32le, true),
   u64be: fixed(
     8,
     Number.MAX_SAFE_INTEGER,
-    (b, p) =>
-      (b[p] * 0x1000000 + ((b[p + 1] << 16) | (b[p + 2] << 8) | b[p + 3])) * TWO_32 +
-      b[p + 4] * 0x1000000 + ((b[p + 5] << 16) | (b[p + 6] << 8) | b[p + 7]),
+    (b, p, end) =>
+      end - p < 8
+        ? -1
+        : (b[p] * 0x1000000 + ((b[p + 1] << 16) | (b[p + 2] << 8) | b[p + 3])) * TWO_32 +
+          b[p + 4] * 0x1000000 + ((b[p + 5] << 16) | (b[p + 6] << 8) | b[p + 7]),
     (b, p, v) => {
       const hi = Math.floor(v / TWO_32);
       b[p] = 0;
