@@ -33,7 +33,7 @@ export interface DelimiterDecoderOptions extends DelimiterOptions {
  * - **Linear time however the input is cut**: each byte is looked at once; scanning resumes where
  *   it stopped (a delimiter cut across chunks is matched by looking back at most the longest
  *   delimiter's length). A single-byte delimiter, or a set ending in one byte (LF and CRLF), is
- *   searched with the native `indexOf`.
+ *   searched with a short plain loop, then the native `indexOf`.
  * - **Zero-copy**: a frame inside one chunk is a `subarray` view of it; the bytes of a frame
  *   across chunks are copied as they come into a buffer of the frame's own (grown by doubling),
  *   so a peer trickling one byte per read costs bytes, not one kept chunk object per byte.
@@ -234,7 +234,7 @@ export class DelimiterDecoder implements StreamDecoder {
 
   /**
    * The common layouts (one single-byte delimiter, or the `line` preset), for the frames that lie
-   * inside the chunk: native `indexOf`, views, no calls per frame. Leaves the rest (an oversize
+   * inside the chunk: a byte search, views, nothing else per frame. Leaves the rest (an oversize
    * frame, a frame running past the chunk) to the general path.
    */
   #fastPath(chunk: Uint8Array, out: Uint8Array[]): void {
@@ -242,7 +242,7 @@ export class DelimiterDecoder implements StreamDecoder {
     const stripCr = this.#fast === 2;
     const max = this.#d.maxFrameLength;
     let start = this.#start;
-    for (let i = chunk.indexOf(byte, start); i !== -1; i = chunk.indexOf(byte, i + 1)) {
+    for (let i = findByte(chunk, byte, start); i !== -1; i = findByte(chunk, byte, i + 1)) {
       const end = stripCr && i > start && chunk[i - 1] === 0x0d ? i - 1 : i;
       if (end - start > max) break;
       out.push(chunk.subarray(start, end));
@@ -273,8 +273,8 @@ export class DelimiterDecoder implements StreamDecoder {
   /** Index of the last byte of the first delimiter ending at or after `from`, or −1. */
   #findEnd(chunk: Uint8Array, from: number): number {
     const last = this.#d.commonLast;
-    if (last >= 0 && chunk.length - from > 16) {
-      for (let i = chunk.indexOf(last, from); i !== -1; i = chunk.indexOf(last, i + 1)) {
+    if (last >= 0) {
+      for (let i = findByte(chunk, last, from); i !== -1; i = findByte(chunk, last, i + 1)) {
         if (this.#matchAt(chunk, i)) return i;
       }
       return -1;
@@ -429,6 +429,16 @@ export class DelimiterDecoder implements StreamDecoder {
     this.#error = new FrameTooLargeError(length, this.#d.maxFrameLength, "delimited frame");
     throw this.#error;
   }
+}
+
+/**
+ * The index of `byte` in `chunk` from `from`, or −1. The first bytes are looked at in a plain loop
+ * (a native `indexOf` call costs more than scanning a short line), the rest with `indexOf`.
+ */
+function findByte(chunk: Uint8Array, byte: number, from: number): number {
+  const stop = Math.min(chunk.length, from + 32);
+  for (let i = from; i < stop; i++) if (chunk[i] === byte) return i;
+  return stop === chunk.length ? -1 : chunk.indexOf(byte, stop);
 }
 
 /**
