@@ -12,8 +12,7 @@ import {
   type ResolvedDelimiters,
   resolveDelimiters,
 } from "./delimiter_format.ts";
-
-const EMPTY = new Uint8Array(0);
+import { HeldBytes } from "./held_bytes.ts";
 
 /** Options of {@linkcode DelimiterDecoder} and {@linkcode DelimiterDecoderStream}. */
 export interface DelimiterDecoderOptions extends DelimiterOptions {
@@ -81,12 +80,8 @@ export class DelimiterDecoder implements StreamDecoder {
   /** Where the current frame's bytes in the first queued chunk start (earlier ones are held). */
   #start = 0;
   /** Earlier chunks' bytes of the current frame (only its last bytes while discarding). */
-  /**
-   * Earlier chunks' bytes of the current frame (only the last few while discarding), copied: a
-   * peer that trickles a line one byte per read costs one byte per byte, not one view object.
-   */
-  #held: Uint8Array = EMPTY;
-  #heldLength = 0;
+  /** Earlier chunks' bytes of the current frame (only the last few while discarding). */
+  #held = new HeldBytes();
   /** Bytes of the current frame before the first queued chunk, held or discarded. */
   #frameBytes = 0;
   #discarding = false;
@@ -221,14 +216,14 @@ export class DelimiterDecoder implements StreamDecoder {
       this.#discardRest();
       return undefined;
     }
-    const frame = this.#held.subarray(0, length);
+    const frame = this.#held.take(length, this.#copy);
     this.#resetFrame();
     this.#buffered = 0;
     return frame;
   }
 
   #discardRest(): void {
-    this.#discard(this.#heldLength);
+    this.#discard(this.#held.length);
     this.#resetFrame();
   }
 
@@ -314,14 +309,14 @@ export class DelimiterDecoder implements StreamDecoder {
 
   /** The `back`-th byte from the end of the held bytes (1 = the last). */
   #heldByte(back: number): number {
-    return back <= this.#heldLength ? this.#held[this.#heldLength - back] : -1;
+    return this.#held.byteBack(back);
   }
 
   /** A delimiter of `n` bytes ends at `chunk[end]`: takes the frame before it. */
   #takeFrame(chunk: Uint8Array, end: number, n: number): Uint8Array | undefined {
     const start = this.#start;
     const length = this.#frameBytes + end - start + 1 - n;
-    const remaining = this.#heldLength + end - start + 1;
+    const remaining = this.#held.length + end - start + 1;
     if (this.#discarding || length > this.#d.maxFrameLength) {
       if (!this.#discarding && this.#d.oversize === "error") this.#fail(length);
       this.#discarding = true;
@@ -335,8 +330,8 @@ export class DelimiterDecoder implements StreamDecoder {
           : chunk.subarray(start, start + length);
       } else {
         const inChunk = length - this.#frameBytes;
-        if (inChunk > 0) this.#hold(chunk.subarray(start, start + inChunk));
-        frame = this.#held.subarray(0, length);
+        if (inChunk > 0) this.#held.append(chunk.subarray(start, start + inChunk));
+        frame = this.#held.take(length, this.#copy);
         this.#resetFrame();
       }
       this.#buffered -= remaining;
@@ -355,8 +350,7 @@ export class DelimiterDecoder implements StreamDecoder {
   #resetFrame(): void {
     if (this.#discarding) this.#discardedFrames++;
     this.#discarding = false;
-    this.#held = EMPTY;
-    this.#heldLength = 0;
+    this.#held.clear();
     this.#frameBytes = 0;
   }
 
@@ -373,11 +367,11 @@ export class DelimiterDecoder implements StreamDecoder {
     const keep = this.#d.longest - 1;
     if (this.#discarding && rest >= keep) {
       // Only the last bytes matter: a delimiter may start there.
-      this.#discard(this.#heldLength + rest - keep);
-      this.#heldLength = 0;
-      this.#hold(chunk.subarray(chunk.length - keep));
+      this.#discard(this.#held.length + rest - keep);
+      this.#held.clear();
+      this.#held.append(chunk.subarray(chunk.length - keep));
     } else if (rest > 0) {
-      this.#hold(this.#start === 0 ? chunk : chunk.subarray(this.#start));
+      this.#held.append(this.#start === 0 ? chunk : chunk.subarray(this.#start));
       if (this.#discarding) this.#trimHeld();
     }
     this.#frameBytes = frameBytes;
@@ -387,29 +381,10 @@ export class DelimiterDecoder implements StreamDecoder {
   /** While discarding, keep only what a delimiter cut across chunks needs. */
   #trimHeld(): void {
     const keep = this.#d.longest - 1;
-    const drop = this.#heldLength - keep;
+    const drop = this.#held.length - keep;
     if (drop <= 0) return;
-    this.#held.copyWithin(0, drop, this.#heldLength);
-    this.#heldLength = keep;
+    this.#held.keepLast(keep);
     this.#discard(drop);
-  }
-
-  /** Appends to the held bytes, growing by doubling (never past the limit's worth). */
-  #hold(bytes: Uint8Array): void {
-    const need = this.#heldLength + bytes.length;
-    if (need > this.#held.length) {
-      const room = this.#discarding ? need : Math.min(
-        Math.max(need, this.#held.length * 2, 256),
-        this.#d.maxFrameLength + this.#d.longest,
-      );
-      const grown = new Uint8Array(Math.max(room, need));
-      grown.set(this.#held.subarray(0, this.#heldLength));
-      this.#held = grown;
-    }
-    const held = this.#held;
-    if (bytes.length > 16) held.set(bytes, this.#heldLength);
-    else for (let i = 0, at = this.#heldLength; i < bytes.length; i++) held[at + i] = bytes[i];
-    this.#heldLength = need;
   }
 
   #discard(bytes: number): void {
