@@ -38,13 +38,14 @@ export interface ReadSideOptions {
 /**
  * Turns a byte stream into frames and raw chunks.
  *
- * **Memory.** Bytes are read into one buffer of `readBufferSize` bytes. Frames and chunks handed
- * out are views of it, and a buffer that a view was handed out from is never written again:
- * when it is full, a fresh one replaces it (and the unfinished frame's few bytes move over). A
- * buffer nothing was handed out from (a peer that trickles an unfinished frame) is reused in
- * place, so however the bytes are cut, an unfinished frame holds at most one read buffer, or,
- * once its header says it is larger than what the buffer can hold (or it misses at least 32 KiB),
- * a buffer of its declared length, into which the rest is read directly.
+ * **Memory.** Bytes are read into one buffer of `readBufferSize` bytes (up to 16 times that during
+ * bulk transfers). Frames and chunks handed out are views of it, and a buffer that a view was
+ * handed out from is never written again: when it is full, a fresh one replaces it (and the
+ * unfinished frame's few bytes move over). A buffer nothing was handed out from (a peer that
+ * trickles an unfinished frame) is reused in place, so however the bytes are cut, an unfinished
+ * frame holds at most one read buffer, or, once its header says it does not fit in the buffer's
+ * free space and is over a quarter of the buffer, a buffer of its declared length, into which
+ * the rest is read directly.
  */
 export class ReadSide {
   #reader: ByteReader;
