@@ -63,6 +63,7 @@ async function trickle(): Promise<void> {
       "run",
       "--allow-net=127.0.0.1",
       "--allow-read",
+      "--v8-flags=--expose-gc",
       import.meta.filename!,
       "--serve",
       "--module",
@@ -121,9 +122,11 @@ async function trickle(): Promise<void> {
   await lines.cancel().catch(() => {});
   const mb = (n: number) => (n / 1e6).toFixed(1);
   console.log(
-    `trickle: 8 peers, ${trickled.toLocaleString("en-US")} bytes one per write in 9 s: RSS ${
-      mb(base)
-    } → ${mb(peak)} MB (+${mb(peak - base)} MB)`,
+    `trickle: 8 peers, frames of ${size} B, ${
+      trickled.toLocaleString("en-US")
+    } bytes one per write in 9 s: RSS ${mb(base)} → ${mb(peak)} MB (+${
+      mb(peak - base)
+    } MB); heap + external after GC +${mb(peakHeap - baseHeap)} MB`,
   );
 }
 
