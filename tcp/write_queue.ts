@@ -7,7 +7,7 @@
 
 import { FrameBatchEncoder } from "../framing/frame_encoder.ts";
 import type { FrameFormat } from "../framing/frame_format.ts";
-import { withDeadline } from "./deadline.ts";
+import { Deadline } from "./deadline.ts";
 import { TimeoutError } from "./errors.ts";
 import { type PartialWriter, writeAll } from "./write_all.ts";
 
@@ -62,6 +62,7 @@ export class WriteQueue {
   #drainWaiters: Waiter[] = [];
   #flushWaiters: Waiter[] = [];
   #order: Promise<void> | undefined;
+  #deadline: Deadline;
 
   /**
    * Makes the queue.
@@ -73,9 +74,18 @@ export class WriteQueue {
     this.#format = options.format;
     this.#highWaterMark = options.highWaterMark;
     const ms = options.writeTimeout;
+    const deadline = this.#deadline = new Deadline(() =>
+      options.onTimeout(new TimeoutError("write", ms))
+    );
     this.#writer = ms === Infinity ? writer : {
-      write: (p) =>
-        withDeadline(writer.write(p), ms, () => options.onTimeout(new TimeoutError("write", ms))),
+      async write(p) {
+        deadline.arm(ms);
+        try {
+          return await writer.write(p);
+        } finally {
+          deadline.disarm();
+        }
+      },
     };
     this.#active = new FrameBatchEncoder(this.#format);
   }
@@ -161,6 +171,7 @@ export class WriteQueue {
    * @param error Why.
    */
   fail(error: unknown): void {
+    this.#deadline.stop();
     if (this.#error === undefined) this.#error = error;
     error = this.#error;
     for (const segment of this.#segments) segment.done?.reject(error);
