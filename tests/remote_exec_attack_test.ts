@@ -1,0 +1,205 @@
+// Remote commands under attack by peers without the token: trickled frames, floods of
+// unauthenticated sockets, idle sockets, a TLS socket that never says ClientHello. Every attack
+// is bounded in time and count; assertions are on counts and generous memory bounds, never times.
+import assert from "node:assert/strict";
+import { connectRemoteExec, type RemoteExecLogEntry, serveRemoteExec } from "../tcp/exec/mod.ts";
+
+const TOKEN = "attack-test-token-0123456789";
+const perms: Deno.PermissionOptions = {
+  net: ["127.0.0.1"],
+  run: true,
+  read: true,
+  env: true,
+  write: true,
+};
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** One command by a token holder; whether it was served. */
+async function served(port: number, connectTimeout: number): Promise<boolean> {
+  try {
+    await using client = await connectRemoteExec({ port, token: TOKEN, connectTimeout });
+    return (await client.run(["true"])).exitStatus === 0;
+  } catch {
+    return false;
+  }
+}
+
+/** Reads until the server closes the socket; resolves `true` when it did, `false` on `stop`. */
+async function untilClosed(conn: Deno.Conn, stop: Promise<void>): Promise<boolean> {
+  const buf = new Uint8Array(4096);
+  const reading = (async () => {
+    try {
+      while (await conn.read(buf) !== null) { /* the server's HELLO */ }
+    } catch { /* reset: closed too */ }
+    return true;
+  })();
+  return await Promise.race([reading, stop.then(() => false)]);
+}
+
+function safeClose(conn: Deno.Conn): void {
+  try {
+    conn.close();
+  } catch { /* closed by the server already */ }
+}
+
+Deno.test({
+  name: "8 peers without the token trickling a 64 KiB frame one byte per write: memory stays flat",
+  permissions: perms,
+  async fn() {
+    await using server = serveRemoteExec({ token: TOKEN, log: () => {} });
+    const port = server.addr.port;
+    const before = Deno.memoryUsage().rss;
+    let peak = before;
+    let bytes = 0;
+    let dropped = 0;
+    let stopped = false;
+    const header = new Uint8Array([0, 1, 0, 0]); // u32be 65536: the largest request allowed
+    const one = new Uint8Array([0x04]);
+    const peer = async () => {
+      while (!stopped) {
+        const conn = await Deno.connect({ hostname: "127.0.0.1", port });
+        conn.setNoDelay(true);
+        try {
+          await conn.write(header);
+          for (let i = 0; i < 65535 && !stopped; i++) {
+            await conn.write(one);
+            bytes++;
+          }
+        } catch {
+          dropped++; // the server cut it off: come back, as an attacker would
+        } finally {
+          safeClose(conn);
+        }
+      }
+    };
+    const sampler = setInterval(() => peak = Math.max(peak, Deno.memoryUsage().rss), 50);
+    const peers = Array.from({ length: 8 }, peer);
+    await sleep(5000);
+    stopped = true;
+    await Promise.all(peers);
+    clearInterval(sampler);
+    peak = Math.max(peak, Deno.memoryUsage().rss);
+    const growth = (peak - before) / 2 ** 20;
+    console.log(
+      `trickle: ${bytes} one-byte writes by 8 peers in 5 s, ${dropped} drops, ` +
+        `RSS ${(before / 2 ** 20).toFixed(0)} MB -> peak ${(peak / 2 ** 20).toFixed(0)} MB ` +
+        `(+${growth.toFixed(0)} MB)`,
+    );
+    assert.ok(bytes > 8 * 1000, `the attack did not run (${bytes} bytes)`);
+    // Eight partial frames may hold 8 × (64 KiB + one read buffer); allow the runtime far more.
+    assert.ok(growth < 200, `RSS grew by ${growth.toFixed(0)} MB`);
+    assert.ok(await served(port, 10_000), "the token holder was not served after the attack");
+  },
+});
+
+Deno.test({
+  name: "a flood of reconnecting unauthenticated sockets does not keep a token holder out",
+  permissions: perms,
+  async fn() {
+    await using server = serveRemoteExec({ token: TOKEN, log: () => {} });
+    const port = server.addr.port;
+    let release!: () => void;
+    const stop = new Promise<void>((resolve) => release = resolve);
+    let opened = 0;
+    let cut = 0;
+    // 200 sockets that never authenticate, each replaced as soon as the server drops it.
+    const attacker = async () => {
+      for (;;) {
+        let conn: Deno.Conn;
+        try {
+          conn = await Deno.connect({ hostname: "127.0.0.1", port });
+        } catch {
+          await sleep(1);
+          continue;
+        }
+        opened++;
+        const closed = await untilClosed(conn, stop);
+        safeClose(conn);
+        if (!closed) return;
+        cut++;
+      }
+    };
+    const attackers = Array.from({ length: 200 }, attacker);
+    while (opened < 200) await sleep(10);
+    let ok = 0;
+    for (let i = 0; i < 25; i++) if (await served(port, 2000)) ok++;
+    release();
+    await Promise.all(attackers);
+    console.log(`flood: token holder served ${ok}/25; attacker opened ${opened}, ${cut} cut`);
+    assert.ok(ok >= 20, `the token holder was served ${ok} of 25 times`);
+    assert.ok(cut > 0, "no unauthenticated socket was ever dropped");
+  },
+});
+
+Deno.test({
+  name: "64 idle sockets do not lock anyone out",
+  permissions: perms,
+  async fn() {
+    await using server = serveRemoteExec({ token: TOKEN, log: () => {} });
+    const port = server.addr.port;
+    const idle = await Promise.all(
+      Array.from({ length: 64 }, () => Deno.connect({ hostname: "127.0.0.1", port })),
+    );
+    try {
+      let ok = 0;
+      for (let i = 0; i < 5; i++) if (await served(port, 5000)) ok++;
+      assert.equal(ok, 5);
+    } finally {
+      for (const conn of idle) safeClose(conn);
+    }
+  },
+});
+
+async function selfSigned(dir: string): Promise<{ cert: string; key: string }> {
+  const gen = await new Deno.Command("openssl", {
+    args: [
+      ...["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes"],
+      ...["-days", "1", "-subj", "/CN=localhost", "-addext", "subjectAltName=IP:127.0.0.1"],
+      ...["-keyout", `${dir}/key.pem`, "-out", `${dir}/cert.pem`],
+    ],
+    stdout: "null",
+    stderr: "piped",
+  }).output();
+  assert.ok(gen.success, new TextDecoder().decode(gen.stderr));
+  return {
+    cert: await Deno.readTextFile(`${dir}/cert.pem`),
+    key: await Deno.readTextFile(`${dir}/key.pem`),
+  };
+}
+
+Deno.test({
+  name: "TLS: a socket that never sends a ClientHello is timed out; token holders still get in",
+  permissions: perms,
+  async fn() {
+    const dir = await Deno.makeTempDir();
+    try {
+      const tls = await selfSigned(dir);
+      const entries: RemoteExecLogEntry[] = [];
+      await using server = serveRemoteExec({
+        token: TOKEN,
+        tls,
+        handshakeTimeout: 300,
+        log: (e) => void entries.push(e),
+      });
+      const silent = await Deno.connect({ hostname: "127.0.0.1", port: server.addr.port });
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const giveUp = new Promise<void>((resolve) => timer = setTimeout(resolve, 20_000));
+      const closed = await untilClosed(silent, giveUp);
+      clearTimeout(timer);
+      safeClose(silent);
+      assert.ok(closed, "the silent socket was still open after 20 s");
+      await using client = await connectRemoteExec({
+        port: server.addr.port,
+        token: TOKEN,
+        tls: { caCerts: [tls.cert] },
+      });
+      assert.equal((await client.run(["true"])).exitStatus, 0);
+      assert.ok(
+        entries.some((e) => e.event === "auth-failed" && /300 ms/.test(e.message)),
+        JSON.stringify(entries.map((e) => e.message)),
+      );
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});
