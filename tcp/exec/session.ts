@@ -219,7 +219,9 @@ export async function serveCommands(
       if (signal.aborted) break;
     }
   } finally {
-    if (signal.aborted) await conn.close(); // sends what is queued (an EXIT), ends the receive
+    // Ends the receive still pending (after a bad request or at shutdown); what is queued (an
+    // EXIT) is sent first.
+    await conn.close();
     await next.catch(() => {});
   }
   return commands;
@@ -268,6 +270,17 @@ async function argvOf(
   return [program, ...argv.slice(1)];
 }
 
+/**
+ * Sends output in messages that fit the connection's frame limit (the same limit bounds what the
+ * peer may send us: the request limit).
+ */
+async function sendOutput(conn: FramedConn, type: number, chunk: Uint8Array): Promise<void> {
+  const piece = conn.format.maxFrameLength - 1;
+  for (let at = 0; at < chunk.length; at += piece) {
+    await sendMessage(conn, type, chunk.subarray(at, at + piece));
+  }
+}
+
 async function runOne(
   conn: FramedConn,
   s: SessionSettings,
@@ -290,8 +303,8 @@ async function runOne(
     killGrace: s.killGrace,
     maxOutput: s.maxOutput,
     signal: AbortSignal.any([cancel.signal, signal]),
-    onStdout: (chunk) => sendMessage(conn, MSG.STDOUT, chunk),
-    onStderr: (chunk) => sendMessage(conn, MSG.STDERR, chunk),
+    onStdout: (chunk) => sendOutput(conn, MSG.STDOUT, chunk),
+    onStderr: (chunk) => sendOutput(conn, MSG.STDERR, chunk),
   });
   const status = exitStatusOf(result);
   s.log({
