@@ -88,7 +88,7 @@ export function serveRemoteExec(options: RemoteExecServerOptions = {}): RemoteEx
   let authenticated = 0;
   let stopping = options.signal?.aborted ?? false;
   options.signal?.addEventListener("abort", () => stopping = true, { once: true });
-  const server: FramedServer<Deno.NetAddr> = serveFramed({
+  const server: FramedServer<Deno.NetAddr, void> = serveFramed<void>({
     hostname,
     port: options.port ?? 0,
     tls: options.tls,
