@@ -415,7 +415,7 @@ async function runClient(args: string[]): Promise<number> {
     if (error instanceof TimeoutError) {
       why = `no answer within ${error.timeout} ms (${error.kind})`;
     }
-    if (caCerts === undefined && /may expect TLS/.test(why)) why += "; for TLS give --ca FILE";
+    if (caCerts === undefined && /expects? TLS/.test(why)) why += "; for TLS give --ca FILE";
     console.error(`remote_exec: cannot connect to ${values.connect}: ${why}`);
     return 1;
   }

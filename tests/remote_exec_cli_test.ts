@@ -358,6 +358,7 @@ Deno.test({
         args: [
           ...["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes"],
           ...["-days", "1", "-subj", "/CN=localhost", "-addext", "subjectAltName=IP:127.0.0.1"],
+          ...["-addext", "basicConstraints=critical,CA:FALSE"],
           ...["-keyout", `${dir}/key.pem`, "-out", `${dir}/cert.pem`],
         ],
         stdout: "null",

@@ -4,7 +4,7 @@
  * @module
  */
 
-import { CorruptFrameError } from "../../framing/errors.ts";
+import { CorruptFrameError, FrameError, FrameTooLargeError } from "../../framing/errors.ts";
 import type { FramedConn } from "../framed_conn.ts";
 import { connectFramed } from "../framed_listener.ts";
 import { isDisconnect, TimeoutError } from "../errors.ts";
@@ -200,6 +200,17 @@ export class RemoteExecClient implements AsyncDisposable {
   }
 }
 
+/**
+ * Whether a framing error came from TLS records: a TLS server answers a plain client's first
+ * bytes with an alert record (`0x15 0x03 …`), read here as an enormous length.
+ */
+function fromTls(error: unknown): boolean {
+  if (!(error instanceof FrameError)) return false;
+  if (error.protocol === "TLS") return true;
+  const d = error instanceof FrameTooLargeError ? error.declared : -1;
+  return (d >>> 24 === 0x15 || d >>> 24 === 0x16) && ((d >>> 16) & 0xff) === 0x03;
+}
+
 /** Reads the server's HELLO; a plain client at a TLS server is told so. */
 async function receiveHello(conn: FramedConn, tls: boolean): Promise<Record<string, unknown>> {
   const hint = tls ? "" : " (it may expect TLS)";
@@ -207,6 +218,9 @@ async function receiveHello(conn: FramedConn, tls: boolean): Promise<Record<stri
   try {
     hello = await receiveMessage(conn);
   } catch (error) {
+    if (!tls && fromTls(error)) {
+      throw new RemoteExecError("the server answered in TLS: it expects TLS", { cause: error });
+    }
     if (!isDisconnect(error)) throw error;
     throw new RemoteExecError(`the server dropped the connection before greeting${hint}`, {
       cause: error,
