@@ -213,7 +213,6 @@ function fromTls(error: unknown): boolean {
 
 /** Reads the server's HELLO; a plain client at a TLS server is told so. */
 async function receiveHello(conn: FramedConn, tls: boolean): Promise<Record<string, unknown>> {
-  const hint = tls ? "" : " (it may expect TLS)";
   let hello: RemoteExecMessage | null;
   try {
     hello = await receiveMessage(conn);
@@ -222,12 +221,13 @@ async function receiveHello(conn: FramedConn, tls: boolean): Promise<Record<stri
       throw new RemoteExecError("the server answered in TLS: it expects TLS", { cause: error });
     }
     if (!isDisconnect(error)) throw error;
-    throw new RemoteExecError(`the server dropped the connection before greeting${hint}`, {
+    throw new RemoteExecError("the server dropped the connection before greeting", {
       cause: error,
     });
   }
   if (hello === null) {
-    throw new RemoteExecError(`the server closed the connection before greeting${hint}`);
+    // e.g. its handshake pool dropped us to admit a newer connection: trying again may work
+    throw new RemoteExecError("the server closed the connection before greeting");
   }
   if (hello.type === MSG.ERROR) {
     throw new RemoteExecError(`server error: ${parseJsonBody(hello.body).message}`);
