@@ -7,13 +7,11 @@ import {
   MSG,
   PROTOCOL_NAME,
   PROTOCOL_VERSION,
-  receiveMessage,
   RemoteCommandRefusedError,
   RemoteExecAuthError,
   RemoteExecError,
   type RemoteExecLogEntry,
   runProcessGroup,
-  sendMessage,
   serveRemoteExec,
 } from "../tcp/exec/mod.ts";
 import { connectFramed, type FramedConn, listenFramed } from "../tcp/mod.ts";
@@ -47,6 +45,21 @@ function collectLog() {
 }
 
 const decodeJson = (body: Uint8Array) => JSON.parse(new TextDecoder().decode(body));
+
+/** The wire, spoken by hand: one frame per message, its first byte the type. */
+function sendMessage(
+  conn: FramedConn,
+  type: number,
+  body: Uint8Array | Record<string, unknown> = new Uint8Array(),
+): Promise<void> {
+  const bytes = body instanceof Uint8Array ? body : new TextEncoder().encode(JSON.stringify(body));
+  return conn.send(concatBytes([new Uint8Array([type]), bytes]));
+}
+
+async function receiveMessage(conn: FramedConn) {
+  const frame = await conn.receive();
+  return frame === null ? null : { type: frame[0], body: frame.subarray(1) };
+}
 const hexBytes = (hex: string) =>
   new Uint8Array(hex.match(/../g)!.map((byte) => parseInt(byte, 16)));
 

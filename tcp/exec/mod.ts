@@ -41,10 +41,7 @@ export {
   MSG,
   PROTOCOL_NAME,
   PROTOCOL_VERSION,
-  receiveMessage,
   type RemoteCommand,
-  type RemoteExecMessage,
   type RemoteExecResult,
   type RemoteExecServerInfo,
-  sendMessage,
 } from "./wire.ts";

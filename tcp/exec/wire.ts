@@ -37,7 +37,19 @@ import type { FramedConn } from "../framed_conn.ts";
  * assert.equal(MSG.RUN, 0x10);
  * ```
  */
-export const MSG = Object.freeze(
+export const MSG: Readonly<{
+  CLIENT_HELLO: 0x04;
+  HELLO: 0x01;
+  AUTH: 0x02;
+  READY: 0x03;
+  RUN: 0x10;
+  STDOUT: 0x11;
+  STDERR: 0x12;
+  EXIT: 0x13;
+  REFUSED: 0x14;
+  CANCEL: 0x15;
+  ERROR: 0x7f;
+}> = Object.freeze(
   {
     CLIENT_HELLO: 0x04,
     HELLO: 0x01,
@@ -157,23 +169,6 @@ export function parseJsonBody(body: Uint8Array): Record<string, unknown> {
  * @param type The type byte (one of {@linkcode MSG}).
  * @param body Raw bytes or a JSON object.
  * @returns What {@linkcode FramedConn.prototype.send} returns.
- *
- * @example A message is one frame: the type byte, then the body
- * ```ts
- * import { MSG, receiveMessage, sendMessage } from "@sockkit/sockkit/exec";
- * import { connectFramed, listenFramed } from "@sockkit/sockkit/tcp";
- * import assert from "node:assert/strict";
- *
- * // Requires `allow-net` permission.
- * await using listener = listenFramed({ port: 0 });
- * await using client = await connectFramed({ port: listener.addr.port });
- * await using server = (await listener.accept())!;
- * await sendMessage(client, MSG.RUN, { argv: ["true"] });
- * const message = await receiveMessage(server);
- * assert.equal(message?.type, MSG.RUN);
- * assert.deepEqual(JSON.parse(new TextDecoder().decode(message?.body)), { argv: ["true"] });
- * ```
- * @tags allow-net
  */
 export function sendMessage(
   conn: FramedConn,
@@ -194,22 +189,6 @@ export function sendMessage(
  * @returns The message, or `null` at the end of the stream.
  * @throws {CorruptFrameError} On an empty frame; and whatever
  *   {@linkcode FramedConn.prototype.receive} throws.
- *
- * @example An empty frame is not a message
- * ```ts
- * import { receiveMessage } from "@sockkit/sockkit/exec";
- * import { CorruptFrameError } from "@sockkit/sockkit/framing";
- * import { connectFramed, listenFramed } from "@sockkit/sockkit/tcp";
- * import assert from "node:assert/strict";
- *
- * // Requires `allow-net` permission.
- * await using listener = listenFramed({ port: 0 });
- * await using client = await connectFramed({ port: listener.addr.port });
- * await using server = (await listener.accept())!;
- * await client.send(new Uint8Array(0));
- * await assert.rejects(receiveMessage(server), CorruptFrameError);
- * ```
- * @tags allow-net
  */
 export async function receiveMessage(conn: FramedConn): Promise<RemoteExecMessage | null> {
   const frame = await conn.receive();
