@@ -8,7 +8,12 @@
 import { type FramedServer, serveFramed } from "../serve_framed.ts";
 import { TimeoutError } from "../errors.ts";
 import { checkCount, checkMs, type RemoteExecServerOptions, settingsOf } from "./server_options.ts";
-import { HandshakeRefused, serveCommands, serverHandshake } from "./session.ts";
+import {
+  HandshakeRefused,
+  serveCommands,
+  serverHandshake,
+  type SessionSettings,
+} from "./session.ts";
 
 export type { RemoteExecLogEntry } from "./session.ts";
 export {
@@ -37,6 +42,30 @@ function formatAddr(addr: Deno.Addr | undefined): string | undefined {
       : `${addr.hostname}:${addr.port}`;
   }
   return "path" in addr ? String(addr.path) : addr.transport;
+}
+
+/** Logs why a connection ended early: a refused or unfinished handshake, or an error. */
+function logFailure(s: SessionSettings, error: unknown, remote: string | undefined): void {
+  if (error instanceof HandshakeRefused) {
+    if (error.message === "closed before authenticating") {
+      s.log({ event: "auth-failed", remote, message: error.message });
+    }
+    return; // the other refusals were logged where they were made
+  }
+  if (error instanceof TimeoutError && error.kind === "handshake") {
+    const evicted = error.cause instanceof Error && /pool/.test(error.cause.message);
+    s.log({
+      event: "auth-failed",
+      remote,
+      message: evicted
+        ? `dropped after ${error.timeout} ms unauthenticated: the handshake pool was full`
+        : `no authentication within ${error.timeout} ms`,
+      error,
+    });
+    return;
+  }
+  const what = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+  s.log({ event: "error", remote, message: `connection closed: ${what}`, error });
 }
 
 /**
@@ -121,25 +150,7 @@ export function serveRemoteExec(options: RemoteExecServerOptions = {}): RemoteEx
       }
     },
     onError(error, remoteAddr) {
-      if (stopping) return; // connections cut by the shutdown
-      const remote = formatAddr(remoteAddr);
-      if (error instanceof HandshakeRefused) {
-        if (error.message === "closed before authenticating") {
-          s.log({ event: "auth-failed", remote, message: error.message });
-        }
-        return; // logged where it was refused
-      }
-      if (error instanceof TimeoutError && error.kind === "handshake") {
-        s.log({
-          event: "auth-failed",
-          remote,
-          message: `no authentication within ${error.timeout} ms`,
-          error,
-        });
-        return;
-      }
-      const what = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
-      s.log({ event: "error", remote, message: `connection closed: ${what}`, error });
+      if (!stopping) logFailure(s, error, formatAddr(remoteAddr)); // else: cut by the shutdown
     },
   });
   const addr = server.addr;
