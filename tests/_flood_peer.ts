@@ -1,7 +1,7 @@
 /**
  * An attacker without the token, as its own process: keeps SOCKETS sockets open to a server and
- * reconnects each one the moment the server drops it, for SECONDS seconds; never sends a byte.
- * Prints `{"opened":N,"cut":M}` when done. Used by tests/remote_exec_attack_test.ts.
+ * reconnects each one the moment the server drops it, for SECONDS seconds or until SIGTERM; never
+ * sends a byte. Prints `{"opened":N,"cut":M}` when done. Used by tests/remote_exec_attack_test.ts.
  *
  * usage: deno run --allow-net=127.0.0.1 tests/_flood_peer.ts PORT SOCKETS SECONDS
  *
@@ -39,5 +39,10 @@ async function attacker(): Promise<void> {
   }
 }
 
+Deno.addSignalListener("SIGTERM", () => {
+  console.log(JSON.stringify({ opened, cut }));
+  Deno.exit(0);
+});
 await Promise.all(Array.from({ length: sockets }, attacker));
 console.log(JSON.stringify({ opened, cut }));
+Deno.exit(0);
