@@ -100,7 +100,8 @@ Deno.test({
   // Fails today: against 200 sockets that reconnect the moment they are dropped, the
   // evict-oldest handshake pool churns so fast (~1,000 connections a second) that a token
   // holder's connection is evicted, or its connect times out in a full backlog, before its
-  // handshake is done: 0-11 of 25 served, mostly under 3 (main: 0 of 25). Run with SOCKKIT_FLOOD_TEST=1.
+  // handshake is done: 0-11 of 25 served, mostly under 3 (main: 0 of 25).
+  // Run it with SOCKKIT_FLOOD_TEST=1.
   ignore: Deno.env.get("SOCKKIT_FLOOD_TEST") !== "1",
   permissions: perms,
   async fn() {
