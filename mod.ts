@@ -11,6 +11,8 @@
  *   envelope.
  * - `@sockkit/sockkit/tcp`: framed TCP and unix-socket connections and servers, whole writes,
  *   batching, timeouts; remote commands and file transfer built on them.
+ * - `@sockkit/sockkit/exec`: remote commands (an authenticated, limited remote shell) on the
+ *   framed transport.
  * - `@sockkit/sockkit/udp`: datagram sockets with the 65,507-byte limit enforced, truncation and
  *   loss made visible (needs `--unstable-net`).
  *
@@ -33,4 +35,5 @@
  */
 export * from "./framing/mod.ts";
 export * from "./tcp/mod.ts";
+export * from "./tcp/exec/mod.ts";
 export * from "./udp/mod.ts";

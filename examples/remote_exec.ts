@@ -3,16 +3,17 @@
  *
  * - `server` / `client`: done safely. Authenticated (HMAC-SHA256 challenge–response with a token
  *   from a file or an environment variable), no shell unless `--shell`, an optional allow-list,
- *   a wall-clock timeout that kills the whole process group, an output cap, output streamed as it
- *   is produced over length-prefixed frames, optional TLS.
+ *   a cleared environment (`--env NAME` passes more), a wall-clock timeout that kills the whole
+ *   process group, an output cap, output streamed as it is produced over length-prefixed frames,
+ *   optional TLS.
  * - `naive-server` / `naive-client`: the tutorial's program as written — one `recv(1024)` per
  *   command, no framing, a shell, no authentication — to show its sticky-packet bug. Loopback only.
  *
  * Run `deno run --allow-net --allow-read --allow-run --allow-env examples/remote_exec.ts --help`.
  *
  * Exit codes — client: the remote command's status (124 on timeout, 128+N when signal N ended
- * it), 126 when the server refused the command, 1 on a connection, authentication or protocol
- * failure, 2 on a usage error. Server: 0 when stopped by SIGINT/SIGTERM, 1 when it cannot
+ * it; 0 after `quit` at the prompt), 126 when the server refused the command, 1 on a connection,
+ * authentication or protocol failure, 2 on a usage error. Server: 0 when stopped by SIGINT/SIGTERM, 1 when it cannot
  * listen, 2 on a usage error (including a missing or short token).
  *
  * @module
@@ -27,14 +28,17 @@ import {
   type RemoteCommand,
   RemoteCommandRefusedError,
   type RemoteExecClient,
+  type RemoteExecLogEntry,
+  SAFE_PATH,
   serveRemoteExec,
-} from "../tcp/remote_exec.ts";
+} from "../tcp/exec/mod.ts";
+import { TimeoutError } from "../tcp/mod.ts";
 
 const USAGE = `remote_exec — run commands on another machine over framed TCP (sockkit)
 
 usage:
   remote_exec.ts server --listen [HOST:]PORT (--token-file F | $${REMOTE_EXEC_TOKEN_ENV})
-                 [--token-env NAME] [--allow cmd1,cmd2] [--shell] [--timeout 10s]
+                 [--token-env NAME] [--allow cmd1,cmd2] [--shell] [--env NAME]… [--timeout 10s]
                  [--kill-grace 2s] [--max-output 16MiB] [--max-connections 64] [--cwd DIR]
                  [--cert C --key K] [--insecure-no-auth] [--quiet]
   remote_exec.ts client --connect HOST:PORT (--token-file F | $${REMOTE_EXEC_TOKEN_ENV})
@@ -57,8 +61,15 @@ const SERVER_HELP = `remote_exec.ts server — serve remote commands
   --token-file F         file holding the shared token (≥ 16 bytes; e.g. \`openssl rand -hex 32 > F\`)
   --token-env NAME       environment variable holding the token (default ${REMOTE_EXEC_TOKEN_ENV},
                          read when no --token-file is given). Never pass a token in argv.
-  --allow cmd1,cmd2      only these programs may run (exact argv[0])
+  --allow cmd1,cmd2      only these programs may run (exact argv[0]; resolved to absolute paths
+                         in the search path at start-up). Without it any program may run.
   --shell                accept shell lines (/bin/sh -c); not with --allow
+  --env NAME             pass this variable of the server's environment to the commands
+                         (repeatable or NAME1,NAME2). Commands get a cleared environment:
+                         PATH (the search path), HOME, LANG, LC_ALL, LC_CTYPE, LOGNAME, TZ, USER
+                         when set, and these. The token's variable is never passed.
+  --path DIRS            the commands' search path, absolute directories only
+                         (default ${SAFE_PATH})
   --timeout 10s          wall-clock limit per command (ms, s, m; 0 = none): SIGTERM to the group,
   --kill-grace 2s        then SIGKILL after this grace period
   --max-output 16MiB     cap on stdout+stderr per command (B, KiB, MiB, GiB); the rest is cut
@@ -80,7 +91,7 @@ const CLIENT_HELP = `remote_exec.ts client — run a command on a remote_exec se
   --ca C                 trust this PEM certificate (TLS; e.g. the server's self-signed one)
   -c LINE                run a shell line (the server must run with --shell)
   -- cmd args…           run this argv; without a command, an interactive prompt
-                         (\`quit\` or an empty line exits)
+                         (\`quit\` or an empty line exits with 0)
 
 Remote stdout goes to stdout, remote stderr to stderr, as they arrive.
 exit codes: the remote status (124 timeout, 128+N signal N), 126 refused, 1 connection or
@@ -243,6 +254,11 @@ async function tokenFrom(values: { "token-file"?: string; "token-env"?: string }
   }
 }
 
+function serverLog(entry: RemoteExecLogEntry): void {
+  const where = entry.remote === undefined ? "" : ` ${entry.remote}`;
+  console.error(`remote_exec: ${entry.event}${where}: ${entry.message}`);
+}
+
 async function runServer(args: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
     args,
@@ -255,6 +271,8 @@ async function runServer(args: string[]): Promise<number> {
       "token-env": { type: "string" },
       allow: { type: "string" },
       shell: { type: "boolean" },
+      env: { type: "string", multiple: true },
+      path: { type: "string" },
       timeout: { type: "string", default: "10s" },
       "kill-grace": { type: "string", default: "2s" },
       "max-output": { type: "string", default: "16MiB" },
@@ -279,6 +297,19 @@ async function runServer(args: string[]): Promise<number> {
   if ((values.cert === undefined) !== (values.key === undefined)) {
     throw new UsageError("--cert and --key go together");
   }
+  const env = (values.env ?? []).flatMap((v) => v.split(",")).map((v) => v.trim())
+    .filter((v) => v !== "");
+  const tokenEnv = values["token-env"] ?? REMOTE_EXEC_TOKEN_ENV;
+  if (env.includes(tokenEnv)) {
+    throw new UsageError(`--env ${tokenEnv}: that variable holds the token; it is never passed`);
+  }
+  // Every flag is checked before anything starts: a bad value is a usage error (exit 2).
+  const limits = {
+    timeout: parseDuration(values.timeout, "--timeout"),
+    killGrace: parseDuration(values["kill-grace"], "--kill-grace"),
+    maxOutput: parseSize(values["max-output"], "--max-output"),
+    maxConnections: parseCount(values["max-connections"], "--max-connections"),
+  };
   let token: Uint8Array | undefined;
   if (values["insecure-no-auth"]) {
     if (!isLoopback(hostname)) {
@@ -286,7 +317,7 @@ async function runServer(args: string[]): Promise<number> {
         `--insecure-no-auth is only allowed on a loopback address, not ${hostname}`,
       );
     }
-    console.error("remote-exec: WARNING: serving WITHOUT authentication (loopback only)");
+    console.error("remote_exec: WARNING: serving WITHOUT authentication (loopback only)");
   } else {
     token = await tokenFrom(values);
   }
@@ -303,21 +334,27 @@ async function runServer(args: string[]): Promise<number> {
       insecureNoAuth: values["insecure-no-auth"],
       allow,
       shell: values.shell,
-      timeout: parseDuration(values.timeout, "--timeout"),
-      killGrace: parseDuration(values["kill-grace"], "--kill-grace"),
-      maxOutput: parseSize(values["max-output"], "--max-output"),
-      maxConnections: parseCount(values["max-connections"], "--max-connections"),
+      env,
+      path: values.path,
+      ...limits,
       cwd: values.cwd,
       tls,
       signal: stop.signal,
-      log: values.quiet ? () => {} : undefined,
+      log: values.quiet ? () => {} : serverLog,
     });
   } catch (error) {
     if (error instanceof RangeError || error instanceof TypeError) {
       throw new UsageError(error.message);
     }
-    console.error(`remote-exec: cannot listen on ${hostname}:${port}: ${error}`);
+    console.error(`remote_exec: cannot listen on ${hostname}:${port}: ${error}`);
     return 1;
+  }
+  if (allow === undefined) {
+    console.error(
+      `remote_exec: WARNING: no --allow: whoever holds the token may run ANY program ${
+        values.shell ? "and shell line " : ""
+      }as this user`,
+    );
   }
   const host = server.addr.hostname.includes(":")
     ? `[${server.addr.hostname}]`
@@ -374,11 +411,12 @@ async function runClient(args: string[]): Promise<number> {
       tls: caCerts !== undefined ? { caCerts } : undefined,
     });
   } catch (error) {
-    console.error(
-      `remote-exec: cannot connect to ${values.connect}: ${
-        error instanceof Error ? error.message : error
-      }`,
-    );
+    let why = error instanceof Error ? error.message : String(error);
+    if (error instanceof TimeoutError) {
+      why = `no answer within ${error.timeout} ms (${error.kind})`;
+    }
+    if (caCerts === undefined && /expects? TLS/.test(why)) why += "; for TLS give --ca FILE";
+    console.error(`remote_exec: cannot connect to ${values.connect}: ${why}`);
     return 1;
   }
   try {
@@ -404,17 +442,20 @@ async function runClient(args: string[]): Promise<number> {
         if (outDecoder) await writeAllTo(Deno.stdout, encoder.encode(outDecoder.decode()));
         if (errDecoder) await writeAllTo(Deno.stderr, encoder.encode(errDecoder.decode()));
         if (result.timedOut) {
-          console.error(`remote-exec: timed out after ${client.server.timeout} ms`);
+          console.error(`remote_exec: timed out after ${client.server.timeout} ms`);
         }
         if (result.truncated) {
           console.error(
-            `remote-exec: output truncated at ${client.server.maxOutput} bytes; command stopped`,
+            `remote_exec: output truncated at ${client.server.maxOutput} bytes; command stopped`,
           );
         }
         return result.exitStatus;
       } catch (error) {
         if (error instanceof RemoteCommandRefusedError) {
-          console.error(`remote-exec: refused: ${error.message}`);
+          const hint = /shell lines/.test(error.message)
+            ? " (the server runs without --shell)"
+            : "";
+          console.error(`remote_exec: refused: ${error.message}${hint}`);
           return 126;
         }
         throw error;
@@ -424,18 +465,19 @@ async function runClient(args: string[]): Promise<number> {
     };
     if (values.c !== undefined) return await runOne({ shell: values.c });
     if (positionals.length > 0) return await runOne(positionals);
-    // Interactive, like the tutorial's client.
+    // Interactive, like the tutorial's client. `quit` or an empty line exits with 0, the end of
+    // the input with the last command's status (as a shell reading a script).
     let status = 0;
     const prompt = () => writeAllTo(Deno.stdout, encoder.encode(">>> "));
     await prompt();
     for await (const raw of stdinLines()) {
       const line = raw.trim();
-      if (line === "" || line === "quit") break;
+      if (line === "" || line === "quit") return 0;
       let command: RemoteCommand;
       try {
         command = client.server.shell ? { shell: line } : splitCommandLine(line);
       } catch (error) {
-        console.error(`remote-exec: ${(error as Error).message}`);
+        console.error(`remote_exec: ${(error as Error).message}`);
         await prompt();
         continue;
       }
@@ -445,7 +487,7 @@ async function runClient(args: string[]): Promise<number> {
     return status;
   } catch (error) {
     console.error(
-      `remote-exec: ${error instanceof Error ? `${error.name}: ${error.message}` : error}`,
+      `remote_exec: ${error instanceof Error ? `${error.name}: ${error.message}` : error}`,
     );
     return 1;
   } finally {

@@ -47,5 +47,4 @@ export type {
   FrameOptions,
   LengthFormat,
 } from "../framing/mod.ts";
-export * from "./remote_exec.ts";
 export * from "./file_transfer.ts";

@@ -2,11 +2,12 @@
 // client's correct output, --encoding gbk, exit codes and the server's refusal to run without a
 // token.
 import assert from "node:assert/strict";
-import { serveRemoteExec } from "../tcp/remote_exec.ts";
+import { serveRemoteExec } from "../tcp/exec/mod.ts";
 
 const CLI = new URL("../examples/remote_exec.ts", import.meta.url).pathname;
 const TOKEN = "cli-test-token-0123456789";
 const perms: Deno.PermissionOptions = { net: ["127.0.0.1"], run: true, read: true, env: true };
+const permsWrite: Deno.PermissionOptions = { ...perms, write: true };
 const dec = new TextDecoder();
 
 interface Ran {
@@ -258,6 +259,131 @@ Deno.test({
       const stopped = await server.stop("SIGTERM");
       assert.equal(stopped.code, 0);
       assert.match(stopped.stderr, /auth-ok/);
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});
+
+Deno.test({
+  name: "server CLI: a bad flag value is a usage error (exit 2) that names the flag",
+  permissions: perms,
+  async fn() {
+    const env = { SOCKKIT_REMOTE_EXEC_TOKEN: TOKEN };
+    for (
+      const [flag, value] of [
+        ["--timeout", "10x"],
+        ["--kill-grace", "soon"],
+        ["--max-output", "lots"],
+        ["--max-connections", "0"],
+      ]
+    ) {
+      const ran = await cli(["server", "--listen", "127.0.0.1:0", flag, value], { env });
+      assert.equal(ran.code, 2, `${flag} ${value}: ${ran.stderr}`);
+      assert.match(ran.stderr, new RegExp(`^remote_exec: ${flag}: `));
+    }
+    const path = await cli(["server", "--listen", "127.0.0.1:0", "--path", ".:/usr/bin"], { env });
+    assert.equal(path.code, 2);
+    assert.match(path.stderr, /relative/);
+    const leak = await cli(
+      ["server", "--listen", "127.0.0.1:0", "--env", "SOCKKIT_REMOTE_EXEC_TOKEN"],
+      { env },
+    );
+    assert.equal(leak.code, 2);
+    assert.match(leak.stderr, /holds the token/);
+  },
+});
+
+Deno.test({
+  name:
+    "server CLI: warns that any program may run without --allow; commands see only the allow-list and --env",
+  permissions: permsWrite,
+  async fn() {
+    const dir = await Deno.makeTempDir();
+    try {
+      // A planted ./ls and a server PATH with empty and "." entries that would find it.
+      await Deno.writeTextFile(`${dir}/ls`, "#!/bin/sh\necho PLANTED\n");
+      await Deno.chmod(`${dir}/ls`, 0o755);
+      const server = await startCli(
+        ["server", "--listen", "127.0.0.1:0", "--env", "MY_SETTING", "--cwd", dir],
+        {
+          SOCKKIT_REMOTE_EXEC_TOKEN: TOKEN,
+          MY_DB_PASSWORD: "hunter2",
+          MY_SETTING: "on",
+          PATH: `:.:${Deno.env.get("PATH")}`,
+        },
+      );
+      const connect = ["client", "--connect", `127.0.0.1:${server.port}`];
+      const env = { SOCKKIT_REMOTE_EXEC_TOKEN: TOKEN };
+      const printed = await cli([...connect, "--", "env"], { env });
+      assert.equal(printed.code, 0, printed.stderr);
+      const out = dec.decode(printed.stdout);
+      assert.match(out, /^MY_SETTING=on$/m);
+      assert.doesNotMatch(out, /hunter2|SOCKKIT_REMOTE_EXEC_TOKEN/);
+      assert.doesNotMatch(out, new RegExp(TOKEN));
+      const listed = await cli([...connect, "--", "ls"], { env });
+      assert.equal(dec.decode(listed.stdout), "ls\n"); // the real ls, not the planted one
+      const stopped = await server.stop("SIGTERM");
+      assert.equal(stopped.code, 0);
+      assert.match(stopped.stderr, /remote_exec: WARNING: no --allow: .*ANY program/);
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});
+
+Deno.test({
+  name: "client CLI: quit at the prompt exits 0, not with the last command's status",
+  permissions: perms,
+  async fn() {
+    await using server = serveRemoteExec({ token: TOKEN, log: () => {} });
+    const connect = ["client", "--connect", `127.0.0.1:${server.addr.port}`];
+    const env = { SOCKKIT_REMOTE_EXEC_TOKEN: TOKEN };
+    const quit = await cli(connect, { env, input: "false\nquit\n" });
+    assert.equal(quit.code, 0, quit.stderr);
+    const empty = await cli(connect, { env, input: "false\n\n" });
+    assert.equal(empty.code, 0, empty.stderr);
+    const eof = await cli(connect, { env, input: "false\n" }); // like sh < script
+    assert.equal(eof.code, 1, eof.stderr);
+  },
+});
+
+Deno.test({
+  name: "client CLI: a plain client at a TLS server is turned away at once and told to use TLS",
+  permissions: permsWrite,
+  async fn() {
+    const dir = await Deno.makeTempDir();
+    try {
+      const gen = await new Deno.Command("openssl", {
+        args: [
+          ...["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes"],
+          ...["-days", "1", "-subj", "/CN=localhost", "-addext", "subjectAltName=IP:127.0.0.1"],
+          ...["-addext", "basicConstraints=critical,CA:FALSE"],
+          ...["-keyout", `${dir}/key.pem`, "-out", `${dir}/cert.pem`],
+        ],
+        stdout: "null",
+        stderr: "null",
+      }).output();
+      assert.ok(gen.success);
+      const tls = {
+        cert: await Deno.readTextFile(`${dir}/cert.pem`),
+        key: await Deno.readTextFile(`${dir}/key.pem`),
+      };
+      // The server's handshake deadline is far off: a hang would end in a timeout, not this.
+      await using server = serveRemoteExec({
+        token: TOKEN,
+        tls,
+        handshakeTimeout: 60_000,
+        log: () => {},
+      });
+      const connect = ["client", "--connect", `127.0.0.1:${server.addr.port}`];
+      const env = { SOCKKIT_REMOTE_EXEC_TOKEN: TOKEN };
+      const plain = await cli([...connect, "--", "true"], { env });
+      assert.equal(plain.code, 1);
+      assert.match(plain.stderr, /^remote_exec: cannot connect to .*TLS.*--ca FILE/);
+      const good = await cli([...connect, "--ca", `${dir}/cert.pem`, "--", "echo", "tls"], { env });
+      assert.equal(good.code, 0, good.stderr);
+      assert.equal(dec.decode(good.stdout), "tls\n");
     } finally {
       await Deno.remove(dir, { recursive: true });
     }

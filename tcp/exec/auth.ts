@@ -5,6 +5,8 @@
  * @module
  */
 
+import { AUTH_NONCE_LENGTH } from "./wire.ts";
+
 /** The shortest accepted token, in bytes. */
 export const MIN_TOKEN_LENGTH: number = 16;
 
@@ -48,7 +50,7 @@ function trimBytes(bytes: Uint8Array): Uint8Array {
  *
  * @example A short token is refused
  * ```ts
- * import { checkToken } from "@sockkit/sockkit/tcp";
+ * import { checkToken } from "@sockkit/sockkit/exec";
  * import assert from "node:assert/strict";
  *
  * assert.equal(checkToken("0123456789abcdef").length, 16);
@@ -82,7 +84,7 @@ export function checkToken(token: string | Uint8Array): Uint8Array {
  *
  * @example From the environment
  * ```ts
- * import { loadToken } from "@sockkit/sockkit/tcp";
+ * import { loadToken } from "@sockkit/sockkit/exec";
  * import assert from "node:assert/strict";
  *
  * Deno.env.set("MY_TOKEN", "correct horse battery staple\n");
@@ -106,9 +108,6 @@ export async function loadToken(options: LoadTokenOptions = {}): Promise<Uint8Ar
   return checkToken(trimBytes(encoder.encode(value)));
 }
 
-/** The length of nonces and proofs, in bytes. */
-export const AUTH_NONCE_LENGTH = 32;
-
 /**
  * Makes a fresh random nonce (32 bytes from the system's CSPRNG).
  *
@@ -116,7 +115,7 @@ export const AUTH_NONCE_LENGTH = 32;
  *
  * @example Two nonces differ
  * ```ts
- * import { createNonce } from "@sockkit/sockkit/tcp";
+ * import { createNonce } from "@sockkit/sockkit/exec";
  * import assert from "node:assert/strict";
  *
  * assert.notDeepEqual(createNonce(), createNonce());
@@ -142,7 +141,7 @@ export type AuthRole = "client" | "server";
  *
  * @example The same inputs give the same proof; another nonce another one
  * ```ts
- * import { authProof, createNonce, timingSafeEqual } from "@sockkit/sockkit/tcp";
+ * import { authProof, createNonce, timingSafeEqual } from "@sockkit/sockkit/exec";
  * import assert from "node:assert/strict";
  *
  * const token = new TextEncoder().encode("0123456789abcdef");
@@ -184,7 +183,7 @@ export async function authProof(
  *
  * @example
  * ```ts
- * import { timingSafeEqual } from "@sockkit/sockkit/tcp";
+ * import { timingSafeEqual } from "@sockkit/sockkit/exec";
  * import assert from "node:assert/strict";
  *
  * assert.ok(timingSafeEqual(new Uint8Array([1, 2]), new Uint8Array([1, 2])));

@@ -6,6 +6,8 @@
  * @module
  */
 
+import { checkSearchPath, commandEnv, resolveProgram, SAFE_PATH } from "./command_env.ts";
+
 /** Settings of {@linkcode runProcessGroup}. */
 export interface ProcessGroupOptions {
   /**
@@ -15,9 +17,11 @@ export interface ProcessGroupOptions {
    */
   cwd?: string;
   /**
-   * Extra environment variables.
+   * The command's whole environment: nothing else is inherited. Its `PATH` (the search path for
+   * `argv[0]`) must hold absolute directories only.
    *
-   * @default {undefined}
+   * @default {commandEnv()} (`PATH` = {@linkcode SAFE_PATH} and the variables of
+   *   {@linkcode COMMAND_ENV_ALLOW} that are set)
    */
   env?: Record<string, string>;
   /**
@@ -113,7 +117,7 @@ const SIGNAL_NUMBERS: Partial<Record<Deno.Signal, number>> = {
  *
  * @example
  * ```ts
- * import { exitStatusOf } from "@sockkit/sockkit/tcp";
+ * import { exitStatusOf } from "@sockkit/sockkit/exec";
  * import assert from "node:assert/strict";
  *
  * assert.equal(exitStatusOf({ code: 3, signal: null, timedOut: false }), 3);
@@ -149,14 +153,28 @@ function checkMs(name: string, value: number, allowInfinity: boolean): void {
   }
 }
 
+const setsidPaths = new Map<string, string>();
+
+/** util-linux `setsid`, found once per search path. */
+function setsidIn(path: string): string {
+  let found = setsidPaths.get(path);
+  if (found === undefined) {
+    found = resolveProgram("setsid", path);
+    setsidPaths.set(path, found);
+  }
+  return found;
+}
+
 /**
  * Runs a command (argv, no shell) in a new session and process group (via util-linux `setsid`,
- * which execs the command in place, so its pid is the group's id). The timeout, the output cap
+ * which execs the command in place, so its pid is the group's id), with a cleared environment
+ * (only `env`, by default {@linkcode commandEnv}: a safe `PATH` and a short allow-list). The timeout, the output cap
  * and the abort signal stop the whole group: SIGTERM, then SIGKILL after `killGrace`, so
  * children that ignore SIGTERM and grandchildren die too. When the command exits, what is left of
  * its group is killed. A command that cannot be found ends with code 127 and a message on stderr.
  *
- * Requires `allow-run` permission (for `setsid`).
+ * Requires `allow-run` permission (for `setsid`), `allow-read` (to find it) and `allow-env`
+ * (for the default environment).
  *
  * @param argv The program and its arguments.
  * @param options Limits and output callbacks.
@@ -165,7 +183,7 @@ function checkMs(name: string, value: number, allowInfinity: boolean): void {
  *
  * @example Streaming output and the exit code
  * ```ts
- * import { runProcessGroup } from "@sockkit/sockkit/tcp";
+ * import { runProcessGroup } from "@sockkit/sockkit/exec";
  * import assert from "node:assert/strict";
  *
  * const chunks: Uint8Array[] = [];
@@ -178,7 +196,7 @@ function checkMs(name: string, value: number, allowInfinity: boolean): void {
  *
  * @example A timeout stops a child that ignores SIGTERM
  * ```ts
- * import { runProcessGroup } from "@sockkit/sockkit/tcp";
+ * import { runProcessGroup } from "@sockkit/sockkit/exec";
  * import assert from "node:assert/strict";
  *
  * const result = await runProcessGroup(["sh", "-c", "trap '' TERM; sleep 10"], {
@@ -188,7 +206,20 @@ function checkMs(name: string, value: number, allowInfinity: boolean): void {
  * assert.ok(result.timedOut);
  * assert.equal(result.signal, "SIGKILL");
  * ```
- * @tags allow-run
+ * @example The environment is cleared
+ * ```ts
+ * import { runProcessGroup } from "@sockkit/sockkit/exec";
+ * import assert from "node:assert/strict";
+ *
+ * Deno.env.set("MY_DB_PASSWORD", "hunter2");
+ * let out = "";
+ * await runProcessGroup(["sh", "-c", 'echo "[$MY_DB_PASSWORD]"'], {
+ *   onStdout: (chunk) => void (out += new TextDecoder().decode(chunk)),
+ * });
+ * assert.equal(out, "[]\n");
+ * Deno.env.delete("MY_DB_PASSWORD");
+ * ```
+ * @tags allow-run, allow-read, allow-env
  */
 export async function runProcessGroup(
   argv: readonly string[],
@@ -204,13 +235,19 @@ export async function runProcessGroup(
   checkMs("timeout", timeout, false);
   checkMs("killGrace", killGrace, false);
   checkMs("maxOutput", maxOutput, true);
+  const env = options.env ?? commandEnv();
+  if (env === null || typeof env !== "object") throw new TypeError("env must be an object");
+  const path = env.PATH ?? SAFE_PATH;
+  checkSearchPath(path);
+  const setsid = setsidIn(path);
   options.signal?.throwIfAborted();
 
   const started = performance.now();
-  const child = new Deno.Command("setsid", {
+  const child = new Deno.Command(setsid, {
     args: [...argv],
     cwd: options.cwd,
-    env: options.env,
+    clearEnv: true,
+    env: { ...env, PATH: path },
     stdin: "null",
     stdout: "piped",
     stderr: "piped",
