@@ -35,4 +35,3 @@ export { FramedConn, type FramedConnOptions } from "./framed_conn.ts";
 export * from "./framed_listener.ts";
 export * from "./serve_framed.ts";
 export * from "./remote_exec.ts";
-export * from "./file_transfer.ts";
