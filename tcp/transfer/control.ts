@@ -99,9 +99,7 @@ export function toTransferError(error: unknown): FileTransferError {
   if (error instanceof FileTransferError) return error;
   const message = error instanceof Error ? error.message : String(error);
   if (error instanceof TimeoutError) {
-    return new FileTransferError("timeout", `${message}; the connection was closed`, {
-      cause: error,
-    });
+    return new FileTransferError("timeout", message, { cause: error });
   }
   if (error instanceof DOMException && error.name === "TimeoutError") {
     return new FileTransferError("timeout", message, { cause: error });
@@ -124,7 +122,7 @@ export function toTransferError(error: unknown): FileTransferError {
     return new FileTransferError("not-found", message, { cause: error });
   }
   if (isNoSpace(error)) {
-    return new FileTransferError("no-space", `the disk is full: ${message}`, { cause: error });
+    return new FileTransferError("no-space", `the disk is full (${message})`, { cause: error });
   }
   return new FileTransferError("io", message, { cause: error });
 }

@@ -257,9 +257,9 @@ async function transfer(
     const kept = (await file.stat()).size;
     result.error = new FileTransferError(
       stopped.code,
-      `receiving ${escapeFileName(offer.name)} stopped after ${
-        held.offset + result.transferred
-      } of ${offer.size} bytes: ${stopped.message}; ${resumeHint(target, kept)}`,
+      `${stopped.message}; ${kept} of ${offer.size} bytes of ${escapeFileName(offer.name)} ${
+        resumeHint(target)
+      }`,
       { cause: stopped },
     );
     try {

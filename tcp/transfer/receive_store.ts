@@ -82,11 +82,9 @@ export async function admit(
 }
 
 /** How to resume or discard the partial data of `target`, for messages. */
-export function resumeHint(target: Target, kept: number): string {
-  return `${kept} bytes are kept in ${escapeFileName(target.partial)}: send the file again to ` +
-    `resume, or delete ${escapeFileName(target.partial)} and ${
-      escapeFileName(target.state)
-    } to discard them`;
+export function resumeHint(target: Target): string {
+  return `are kept in ${escapeFileName(target.partial)}: send the file again to resume, or ` +
+    `delete ${escapeFileName(target.partial)} and ${escapeFileName(target.state)} to discard them`;
 }
 
 /**
