@@ -9,7 +9,12 @@
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import { encodeEnvelopeHeader, ENVELOPE_PRESETS } from "../framing/mod.ts";
-import { connectFramed, FramedConn, type FramedConnOptions, listenFramed } from "../tcp/mod.ts";
+import {
+  connectFramed,
+  type FramedConn,
+  type FramedConnOptions,
+  listenFramed,
+} from "../tcp/mod.ts";
 import {
   type FileTransferResult,
   MAX_FILE_NAME_BYTES,
