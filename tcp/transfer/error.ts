@@ -43,7 +43,18 @@ export type FileTransferErrorCode =
   | "unsafe-file"
   | "io";
 
-/** Every {@linkcode FileTransferErrorCode}, for checking a code that came from the network. */
+/**
+ * Every {@linkcode FileTransferErrorCode}, for checking a code that came from the network.
+ *
+ * @example Checking a code a peer sent
+ * ```ts
+ * import { FILE_TRANSFER_ERROR_CODES } from "@sockkit/sockkit/transfer";
+ * import assert from "node:assert/strict";
+ *
+ * assert.ok(FILE_TRANSFER_ERROR_CODES.includes("busy"));
+ * assert.ok(!(FILE_TRANSFER_ERROR_CODES as readonly string[]).includes("rm -rf"));
+ * ```
+ */
 export const FILE_TRANSFER_ERROR_CODES: readonly FileTransferErrorCode[] = Object.freeze([
   "unsafe-name",
   "exists",

@@ -116,7 +116,13 @@ export async function checkStillAt(path: string, file: Deno.FsFile): Promise<Den
  */
 export function chmodOpen(path: string, info: Deno.FileInfo, mode: number): void {
   if (Deno.build.os === "windows") return;
-  const fd = openSync(path, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+  let fd: number;
+  try {
+    fd = openSync(path, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+  } catch (error) {
+    if ((error as { code?: string }).code === "ELOOP") throw unsafe(path, "is a symbolic link");
+    throw error;
+  }
   try {
     const stat = fstatSync(fd);
     if (stat.ino !== info.ino || stat.dev !== info.dev || !stat.isFile()) {

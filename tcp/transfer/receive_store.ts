@@ -12,7 +12,14 @@ import { toTransferError } from "./control.ts";
 import { FileTransferError } from "./error.ts";
 import { writeFileAll } from "./file_hash.ts";
 import { freeSpace } from "./free_space.ts";
-import { chmodOpen, lstatOrUndefined, moveIntoPlace, removeEntry, syncDir } from "./no_follow.ts";
+import {
+  checkStillAt,
+  chmodOpen,
+  lstatOrUndefined,
+  moveIntoPlace,
+  removeEntry,
+  syncDir,
+} from "./no_follow.ts";
 import { escapeFileName } from "./safe_name.ts";
 import {
   FILE_CHUNK,
@@ -166,8 +173,8 @@ export async function finish(
   mode: number,
   mtime: number | undefined,
 ): Promise<void> {
+  const info = await checkStillAt(target.partial, file);
   if (mtime !== undefined) await file.utime(new Date(), new Date(mtime));
-  const info = await file.stat();
   chmodOpen(target.partial, info, mode);
   await moveIntoPlace(target.partial, target.final, file, options.overwrite);
   await syncDir(options.dir);
