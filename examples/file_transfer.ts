@@ -47,7 +47,8 @@ Options:
   --dir DIR            receive into DIR (default: the current directory); it must exist
   --overwrite          replace a file that already exists (default: refuse it)
   --no-resume          receive: discard partial data of an interrupted transfer
-  --timeout SECONDS    fail after this long without progress on the connection (default 30)
+  --timeout SECONDS    fail after this long without progress on the connection, either way
+                       (default 30; 0: no limit)
   --progress           draw the progress bar even when stderr is not a terminal
   --quiet              print nothing but errors
   -h, --help           show this help
@@ -168,7 +169,7 @@ async function connectOrAccept(
   timeoutMs: number,
   stop: AbortSignal,
 ): Promise<FramedConn | null> {
-  const deadlines = { idleTimeout: timeoutMs };
+  const deadlines = { idleTimeout: timeoutMs, writeTimeout: timeoutMs };
   if (listen !== undefined) {
     await using listener = listenFramed({ ...listen, ...deadlines, signal: stop });
     const addr = listener.addr;

@@ -545,3 +545,37 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name: "write deadline: a receiver that accepts and then reads nothing fails the send with " +
+    "'timeout' (the connection's writeTimeout, no watchdog of its own)",
+  permissions: NET,
+  async fn() {
+    const src = await Deno.makeTempDir();
+    try {
+      await Deno.writeFile(`${src}/big.bin`, randomBytes(32_000_000, 8));
+      using server = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+      let peer: Deno.Conn | undefined;
+      const stalling = (async () => {
+        peer = await server.accept();
+        // read the offer, accept from 0, then never read again
+        const buffer = new Uint8Array(4096);
+        await peer.read(buffer);
+        const reply = new TextEncoder().encode('{"type":"accept","offset":0,"sha256":""}');
+        const frame = new Uint8Array(4 + reply.length);
+        new DataView(frame.buffer).setUint32(0, reply.length);
+        frame.set(reply, 4);
+        await peer.write(frame);
+      })();
+      await using conn = await connectFramed({ port: server.addr.port, writeTimeout: 300 });
+      const [sent] = await sendFiles(conn, [`${src}/big.bin`]);
+      await stalling;
+      peer?.close();
+      assert.equal(sent.ok, false);
+      assert.equal(sent.error?.code, "timeout", sent.error?.message);
+      assert.match(sent.error!.message, /write/);
+    } finally {
+      await Deno.remove(src, { recursive: true });
+    }
+  },
+});
