@@ -12,8 +12,8 @@ import { TruncatedFrameError } from "../framing/errors.ts";
 import { withDeadline } from "./deadline.ts";
 import { TimeoutError } from "./errors.ts";
 
-/** A frame missing at least this many bytes is read straight into its own buffer. */
-const DIRECT_READ_MIN = 32 * 1024;
+/** During bulk transfers the read buffer grows up to this many times `readBufferSize`. */
+const MAX_GROWTH = 16;
 
 /** What the read side reads from: Deno's `read` contract. */
 export interface ByteReader {
@@ -49,6 +49,9 @@ export interface ReadSideOptions {
 export class ReadSide {
   #reader: ByteReader;
   #decoder: FrameDecoder;
+  /** `readBufferSize`. */
+  #base: number;
+  /** The size of the next fresh buffer: doubles while reads fill the buffer, up to 16 × base. */
   #size: number;
   #idleTimeout: number;
   #frameTimeout: number;
@@ -74,7 +77,7 @@ export class ReadSide {
   constructor(reader: ByteReader, options: ReadSideOptions) {
     this.#reader = reader;
     this.#decoder = new FrameDecoder(options.format);
-    this.#size = options.readBufferSize;
+    this.#base = this.#size = options.readBufferSize;
     this.#idleTimeout = options.idleTimeout;
     this.#frameTimeout = options.frameTimeout;
     this.#onTimeout = options.onTimeout;
@@ -114,7 +117,7 @@ export class ReadSide {
     }
     const frame = this.#decoder.next();
     if (frame !== undefined) {
-      if (frame.buffer === this.#buf.buffer) this.#lent = true;
+      this.#lent = true; // a view of the read buffer (or, with lengthOffset, a copy)
       this.#frameStart = -1;
     }
     return frame;
@@ -135,9 +138,10 @@ export class ReadSide {
       const frame = decoder === this.#decoder ? this.nextBuffered() : this.#nextWith(decoder);
       if (frame !== undefined) return frame;
       const missing = decoder.missingBytes;
-      if (missing > 0) {
-        const pending = decoder.bufferedLength;
-        if (missing >= DIRECT_READ_MIN || pending + missing > this.#size >>> 1) {
+      if (missing > this.#buf.length - this.#end) {
+        // the frame does not fit in the buffer's free space: unless it is small enough to fit
+        // once the buffer is compacted or replaced, read the rest straight into its own memory
+        if (decoder.bufferedLength + missing > this.#buf.length >>> 2) {
           return await this.#readDirect(decoder);
         }
       }
@@ -255,9 +259,10 @@ export class ReadSide {
    */
   async #fill(inFrame: boolean): Promise<boolean> {
     const pending = this.#end - this.#start;
+    const length = this.#buf.length;
     if (pending === 0 && !this.#lent) {
       this.#start = this.#end = 0;
-    } else if (this.#size - this.#end < this.#size >>> 2) {
+    } else if (length - this.#end < length >>> 2) {
       if (this.#lent) {
         // views of this buffer are out there: leave it to them, carry the pending bytes over
         const fresh = new Uint8Array(this.#size);
@@ -270,9 +275,14 @@ export class ReadSide {
       this.#start = 0;
       this.#end = pending;
     }
+    const space = this.#buf.length - this.#end;
     const n = await this.#read(this.#buf.subarray(this.#end), inFrame);
     if (n === null) return false;
     this.#end += n;
+    // bulk transfer (the read filled all the space): bigger buffers, fewer reads, fewer frames
+    // cut at a buffer's end; back to the base size when reads get small again
+    if (n === space && this.#size < this.#base * MAX_GROWTH) this.#size *= 2;
+    else if (n < this.#base >>> 2) this.#size = this.#base;
     return true;
   }
 
