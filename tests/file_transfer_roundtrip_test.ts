@@ -588,15 +588,17 @@ Deno.test({
     const src = await Deno.makeTempDir();
     const dst = await Deno.makeTempDir();
     try {
-      await Deno.writeFile(`${src}/slow.bin`, randomBytes(10_000_000, 9));
+      await Deno.writeFile(`${src}/slow.bin`, randomBytes(12_000_000, 9));
       await using listener = listenFramed({ hostname: "127.0.0.1", port: 0, idleTimeout: 2500 });
+      let seen = 0;
       const receiving = (async () => {
         await using conn = (await listener.accept())!;
         return await receiveFiles(conn, {
           dir: dst,
-          // a slow disk: every chunk (at most 64 KiB) costs the receiver 20 ms
-          onProgress() {
-            const until = performance.now() + 20;
+          // a slow disk: 1 ms per 4 KiB received (about 3 s in all), however the chunks are cut
+          onProgress({ done }) {
+            const until = performance.now() + (done - seen) / 4096;
+            seen = done;
             while (performance.now() < until) { /* busy */ }
           },
         });
