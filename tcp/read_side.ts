@@ -9,7 +9,7 @@
 import { FrameDecoder } from "../framing/frame_decoder.ts";
 import type { FrameFormat } from "../framing/frame_format.ts";
 import { TruncatedFrameError } from "../framing/errors.ts";
-import { withDeadline } from "./deadline.ts";
+import { Deadline } from "./deadline.ts";
 import { TimeoutError } from "./errors.ts";
 
 /** During bulk transfers the read buffer grows up to this many times `readBufferSize`. */
@@ -38,13 +38,14 @@ export interface ReadSideOptions {
 /**
  * Turns a byte stream into frames and raw chunks.
  *
- * **Memory.** Bytes are read into one buffer of `readBufferSize` bytes. Frames and chunks handed
- * out are views of it, and a buffer that a view was handed out from is never written again:
- * when it is full, a fresh one replaces it (and the unfinished frame's few bytes move over). A
- * buffer nothing was handed out from (a peer that trickles an unfinished frame) is reused in
- * place, so however the bytes are cut, an unfinished frame holds at most one read buffer, or,
- * once its header says it is larger than what the buffer can hold (or it misses at least 32 KiB),
- * a buffer of its declared length, into which the rest is read directly.
+ * **Memory.** Bytes are read into one buffer of `readBufferSize` bytes (up to 16 times that during
+ * bulk transfers). Frames and chunks handed out are views of it, and a buffer that a view was
+ * handed out from is never written again: when it is full, a fresh one replaces it (and the
+ * unfinished frame's few bytes move over). A buffer nothing was handed out from (a peer that
+ * trickles an unfinished frame) is reused in place, so however the bytes are cut, an unfinished
+ * frame holds at most one read buffer, or, once its header says it does not fit in the buffer's
+ * free space and is over a quarter of the buffer, a buffer of its declared length, into which
+ * the rest is read directly.
  */
 export class ReadSide {
   #reader: ByteReader;
@@ -67,6 +68,8 @@ export class ReadSide {
   #reset: unknown = undefined;
   #frameStart = -1;
   #stopped = false;
+  #deadline: Deadline;
+  #deadlineKind: "idle" | "frame" = "idle";
 
   /**
    * Makes the read side.
@@ -81,6 +84,12 @@ export class ReadSide {
     this.#idleTimeout = options.idleTimeout;
     this.#frameTimeout = options.frameTimeout;
     this.#onTimeout = options.onTimeout;
+    this.#deadline = new Deadline(() => {
+      const kind = this.#deadlineKind;
+      this.#onTimeout(
+        new TimeoutError(kind, kind === "idle" ? this.#idleTimeout : this.#frameTimeout),
+      );
+    });
     this.#buf = new Uint8Array(this.#size);
   }
 
@@ -102,6 +111,7 @@ export class ReadSide {
   /** Stops reading: later reads see the end of the stream. */
   stop(): void {
     this.#stopped = true;
+    this.#deadline.stop();
   }
 
   /**
@@ -313,17 +323,17 @@ export class ReadSide {
       // part of a frame is here: the rest must come within frameTimeout of its first byte
       if (this.#frameStart < 0) this.#frameStart = performance.now();
       const left = Math.max(0, this.#frameStart + this.#frameTimeout - performance.now());
-      if (left < ms) [ms, kind] = [left, "frame"];
+      if (left < ms) {
+        ms = left;
+        kind = "frame";
+      }
     } else if (!inFrame) {
       this.#frameStart = -1;
     }
-    const limit = kind === "idle" ? this.#idleTimeout : this.#frameTimeout;
+    this.#deadlineKind = kind;
+    this.#deadline.arm(ms);
     try {
-      const n = await withDeadline(
-        this.#reader.read(target),
-        ms,
-        () => this.#onTimeout(new TimeoutError(kind, limit)),
-      );
+      const n = await this.#reader.read(target);
       if (n === null) this.#eof = true;
       return n;
     } catch (error) {
@@ -336,6 +346,8 @@ export class ReadSide {
         return null;
       }
       throw error;
+    } finally {
+      this.#deadline.disarm();
     }
   }
 }

@@ -102,7 +102,7 @@ Deno.test({
 });
 
 Deno.test({
-  name: "tls: a socket that never sends a ClientHello loses its handshake slot at handshakeTimeout",
+  name: "tls: a socket that never sends a ClientHello is dropped at handshakeTimeout, TCP closed",
   permissions: PERMISSIONS,
   async fn() {
     const { ca, cert, key } = certs;
@@ -129,6 +129,8 @@ Deno.test({
     assert.ok(errors[0] instanceof TimeoutError, String(errors[0]));
     assert.equal(errors[0].kind, "handshake");
     assert.equal(server.handshakes, 0);
+    // and the TCP connection itself is closed: the silent peer reads the end of the stream
+    assert.equal(await silent.read(new Uint8Array(1)).catch(() => null), null);
     // a real client is served afterwards
     await using client = await connectFramed({ port, tls: { caCerts: [ca] } });
     await client.send(text.encode("after"));
