@@ -7,12 +7,15 @@
  * limit and may be lost or truncated.
  *
  * - `@sockkit/sockkit/framing`: length-prefix codecs (nine header formats, layouts for foreign
- *   protocols, limits, typed errors, zero-copy decoding) and the JSON-header + streamed-body
+ *   protocols, limits, typed errors, zero-copy decoding), delimiter and line framing, and the
+ *   JSON-header + streamed-body
  *   envelope.
  * - `@sockkit/sockkit/tcp`: framed TCP and unix-socket connections and servers, whole writes,
- *   batching, timeouts; remote commands and file transfer built on them.
+ *   batching, deadlines, TLS: the one transport the protocols below ride on.
  * - `@sockkit/sockkit/exec`: remote commands (an authenticated, limited remote shell) on the
  *   framed transport.
+ * - `@sockkit/sockkit/transfer`: file transfer on the framed transport (the tutorial's big-file
+ *   transfer, verified, resumable, safe against hostile names and planted links).
  * - `@sockkit/sockkit/udp`: datagram sockets with the 65,507-byte limit enforced, truncation and
  *   loss made visible (needs `--unstable-net`).
  *
@@ -36,4 +39,5 @@
 export * from "./framing/mod.ts";
 export * from "./tcp/mod.ts";
 export * from "./tcp/exec/mod.ts";
+export * from "./tcp/transfer/mod.ts";
 export * from "./udp/mod.ts";

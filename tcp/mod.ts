@@ -47,4 +47,3 @@ export type {
   FrameOptions,
   LengthFormat,
 } from "../framing/mod.ts";
-export * from "./file_transfer.ts";
