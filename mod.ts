@@ -8,8 +8,7 @@
  *
  * - `@sockkit/sockkit/framing`: length-prefix codecs (nine header formats, layouts for foreign
  *   protocols, limits, typed errors, zero-copy decoding), delimiter and line framing, and the
- *   JSON-header + streamed-body
- *   envelope.
+ *   JSON-header + streamed-body envelope.
  * - `@sockkit/sockkit/tcp`: framed TCP and unix-socket connections and servers, whole writes,
  *   batching, deadlines, TLS: the one transport the protocols below ride on.
  * - `@sockkit/sockkit/exec`: remote commands (an authenticated, limited remote shell) on the
