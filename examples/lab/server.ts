@@ -41,6 +41,7 @@ const STATIC: Record<string, string> = {
   "/": "index.html",
   "/index.html": "index.html",
   "/lab.js": "lab.js",
+  "/draw.js": "draw.js",
   "/lab.css": "lab.css",
 };
 const TYPES: Record<string, string> = {
