@@ -54,9 +54,7 @@ export function makeMessage(index: number, size: number, prefix = "msg"): Uint8A
   const bytes = new Uint8Array(size);
   const head = text.encode(`${prefix}${index}:`);
   for (let i = 0; i < size; i++) {
-    bytes[i] = i < head.length
-      ? head[i]
-      : i === size - 1
+    bytes[i] = i < head.length ? head[i] : i === size - 1
       ? 0x3b // ";"
       : i < 4096
       ? LETTERS.charCodeAt((i - head.length) % 26)
@@ -146,8 +144,7 @@ export function countMarks(boxes: readonly Box[]): Record<string, number> {
 export const fmt = (n: number): string => n.toLocaleString("en-US");
 
 /** `3 reads`, `1 read`. */
-export const plural = (n: number, word: string): string =>
-  `${fmt(n)} ${word}${n === 1 ? "" : "s"}`;
+export const plural = (n: number, word: string): string => `${fmt(n)} ${word}${n === 1 ? "" : "s"}`;
 
 /** Resolves after `ms` milliseconds (at once for 0). */
 export function pause(ms: number): Promise<void> {

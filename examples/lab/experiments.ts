@@ -60,28 +60,26 @@ export async function runExperiment(
   const controller = new AbortController();
   const scope = new Scope(controller.signal);
   const started = performance.now();
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const deadline = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => {
-      controller.abort();
-      reject(new DeadlineError(deadlineMs));
-    }, deadlineMs);
-  });
-  const running = experiment.run(values, scope);
-  running.catch(() => {}); // after the deadline its rejection is expected
+  // At the deadline the scope closes the run's sockets, so whatever it waits for rejects.
+  const timer = setTimeout(() => controller.abort(), deadlineMs);
+  let result;
   try {
-    const result = await Promise.race([running, deadline]);
-    return {
-      experiment: experiment.id,
-      title: experiment.title,
-      claim: experiment.claim,
-      settings: echo,
-      seed: typeof values.seed === "number" ? values.seed : 0,
-      ...result,
-      picture: terminalPicture(result.sent.boxes, result.rows),
-      elapsedMs: Math.round(performance.now() - started),
-    };
+    result = await experiment.run(values, scope);
+  } catch (error) {
+    if (controller.signal.aborted) throw new DeadlineError(deadlineMs);
+    throw error;
   } finally {
     clearTimeout(timer);
   }
+  if (controller.signal.aborted) throw new DeadlineError(deadlineMs);
+  return {
+    experiment: experiment.id,
+    title: experiment.title,
+    claim: experiment.claim,
+    settings: echo,
+    seed: typeof values.seed === "number" ? values.seed : 0,
+    ...result,
+    picture: terminalPicture(result.sent.boxes, result.rows),
+    elapsedMs: Math.round(performance.now() - started),
+  };
 }

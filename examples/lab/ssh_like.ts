@@ -42,9 +42,11 @@ export async function rawSsh(
       await conn.read(command); // the client's end
       conn.close();
     })();
+    serving.catch(() => {}); // awaited below; may fail first at the deadline
     try {
       const text = new TextEncoder();
       for (const [k, command] of commands.entries()) {
+        scope.check();
         await writeAll(client, text.encode(command));
         await pause(options.pause);
         const n = await client.read(new Uint8Array(options.buffer));
@@ -87,6 +89,7 @@ export async function framedSsh(
     let k = 0;
     for await (const _command of server) await server.send(outputs[k++]);
   })();
+  serving.catch(() => {}); // awaited below; may fail first at the deadline
   const got: number[] = [];
   try {
     const text = new TextEncoder();

@@ -173,9 +173,11 @@ const sticky: Experiment = {
       verdict: {
         reproduced,
         summary: reproduced
-          ? `${plural(count, "message")} sent → ${plural(reads, "read")} on raw TCP (Nagle ${
-            values.nagle
-          }): ${fmt(rawRow.counts.merged)} held more than one message; framed TCP and UDP kept ` +
+          ? `${plural(count, "message")} sent → ${
+            plural(reads, "read")
+          } on raw TCP (Nagle ${values.nagle}): ${
+            fmt(rawRow.counts.merged)
+          } held more than one message; framed TCP and UDP kept ` +
             "every boundary"
           : lines[0].ok
           ? `not reproduced this time: raw TCP gave each message its own read (${
@@ -262,7 +264,11 @@ const empty: Experiment = {
   ],
   async run(values, scope) {
     const count = Math.max(2, values.count as number);
-    const messages = makeMessages(count, values.sizes as SizeRange, new Random(values.seed as number));
+    const messages = makeMessages(
+      count,
+      values.sizes as SizeRange,
+      new Random(values.seed as number),
+    );
     const at = Math.floor(count / 2);
     messages[at] = new Uint8Array(0);
     const { rows, lines, ok } = await threeWays(messages, {
@@ -327,22 +333,28 @@ const leftovers: Experiment = {
     const count = values.commands as number, buffer = values.buffer as number;
     const random = new Random(values.seed as number);
     const range = values.sizes as SizeRange;
-    const replies = Array.from({ length: count }, (_, k) => reply(k, random.int(range.min, range.max)));
+    const replies = Array.from(
+      { length: count },
+      (_, k) => reply(k, random.int(range.min, range.max)),
+    );
     const sizes = replies.map((r) => r.length);
     const raw = await rawSsh(COMMANDS.slice(0, count), replies, {
       buffer,
       pause: values.pause as number,
     }, scope);
     const framed = await framedSsh(COMMANDS.slice(0, count), replies, scope);
-    const row = streamRow("tcp-raw", `client: one recv(${buffer}) per command`, sizes, raw.reads.map((r) => r.size));
+    const row = streamRow(
+      "tcp-raw",
+      `client: one recv(${buffer}) per command`,
+      sizes,
+      raw.reads.map((r) => r.size),
+    );
     let leftover = 0, unread = 0;
     row.boxes.forEach((box, j) => {
       const k = raw.reads[j].command;
       box.label = k < 0 ? `end${j + 1}` : `c${k + 1}`;
-      box.note = k < 0
-        ? "read after the last command: never shown"
-        : `read for "${COMMANDS[k]}"` +
-          (box.messages.some((m) => m < k) ? ", holding an earlier output" : "");
+      box.note = k < 0 ? "read after the last command: never shown" : `read for "${COMMANDS[k]}"` +
+        (box.messages.some((m) => m < k) ? ", holding an earlier output" : "");
       if (k < 0) {
         box.mark = "leftover";
         unread++;
@@ -380,7 +392,9 @@ const leftovers: Experiment = {
           {
             ok: exact,
             name: "TCP framed",
-            text: `${fmt(frames.counts.whole)} of ${fmt(count)} outputs whole, each after its command`,
+            text: `${fmt(frames.counts.whole)} of ${
+              fmt(count)
+            } outputs whole, each after its command`,
           },
         ],
       },

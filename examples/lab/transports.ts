@@ -59,8 +59,10 @@ export async function rawTcp(
         chunks.push(buffer.subarray(0, n));
       }
     })();
+    receiving.catch(() => {}); // awaited below; may fail first at the deadline
     try {
       for (const message of messages) {
+        scope.check();
         let at = 0;
         do {
           const n = await client.write(message.subarray(at));
@@ -82,7 +84,10 @@ export async function rawTcp(
 }
 
 /** Whether the chunks, joined, are the messages, joined. */
-export function sameStream(messages: readonly Uint8Array[], chunks: readonly Uint8Array[]): boolean {
+export function sameStream(
+  messages: readonly Uint8Array[],
+  chunks: readonly Uint8Array[],
+): boolean {
   let chunk = 0, at = 0;
   for (const message of messages) {
     for (let i = 0; i < message.length; i++) {
@@ -138,8 +143,10 @@ export async function framedTcp(
   const receiving = (async () => {
     for await (const frame of server) received.push(frame);
   })();
+  receiving.catch(() => {}); // awaited below; may fail first at the deadline
   try {
     for (const message of messages) {
+      scope.check();
       await client.send(message);
       if (options.pause > 0) {
         await client.flush();
@@ -191,7 +198,8 @@ export async function udpExchange(
     buffer?: number;
     idleMs?: number;
     checkSize?: boolean;
-    via?: (receiver: Deno.NetAddr) => Promise<Deno.NetAddr>;
+    /** Starts something between sender and receiver; it is closed when receiving ends. */
+    via?: (receiver: Deno.NetAddr) => Promise<{ addr: Deno.NetAddr; close(): Promise<void> }>;
   },
   scope: Scope,
 ): Promise<UdpResult> {
@@ -199,9 +207,8 @@ export async function udpExchange(
   await using sender = scope.add(
     openDatagram({ hostname: HOST, port: 0, checkSize: options.checkSize ?? true }),
   );
-  const to = options.via
-    ? await options.via(receiver.addr as Deno.NetAddr)
-    : receiver.addr as Deno.NetAddr;
+  const middle = await options.via?.(receiver.addr as Deno.NetAddr);
+  const to = middle?.addr ?? receiver.addr as Deno.NetAddr;
   const received: Received[] = [];
   const sends: SendOutcome[] = [];
   let sending = true;
@@ -218,8 +225,10 @@ export async function udpExchange(
       }
     }
   })();
+  receiving.catch(() => {}); // awaited below; may fail first at the deadline
   try {
     for (const [index, message] of messages.entries()) {
+      scope.check();
       try {
         await sender.send(message, to);
         sends.push({ index });
@@ -234,7 +243,11 @@ export async function udpExchange(
     }
   } finally {
     sending = false;
-    await receiving;
+    try {
+      await receiving;
+    } finally {
+      await middle?.close();
+    }
   }
   return { sends, received };
 }

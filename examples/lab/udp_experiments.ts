@@ -156,7 +156,13 @@ const relay: Experiment = {
   settings: [
     COMMON.count(100, 2000),
     COMMON.sizes("32-200", 12, 1400),
-    { name: "loss", label: "Loss", help: "probability the relay drops a datagram", kind: "prob", default: 0.1 },
+    {
+      name: "loss",
+      label: "Loss",
+      help: "probability the relay drops a datagram",
+      kind: "prob",
+      default: 0.1,
+    },
     {
       name: "duplicate",
       label: "Duplicate",
@@ -195,7 +201,7 @@ const relay: Experiment = {
         });
         scope.add({ close: () => void r.close() });
         stats = r.stats;
-        return r.addr;
+        return r;
       },
     }, scope);
     const directRow = datagramRow("udp-direct", "UDP direct", sizes, seenOf(messages, direct));
@@ -225,11 +231,11 @@ const relay: Experiment = {
       {
         ok: c.lost === 0 && c.reordered === 0 && c.duplicates === 0,
         name: "UDP relay",
-        text: `lost ${fmt(c.lost)} (${percent(c.lost, count)}, set ${
-          values.loss
-        }), duplicated ${fmt(c.duplicates)} (${percent(c.duplicates, count)}, set ${
-          values.duplicate
-        }), reordered ${fmt(c.reordered)} (${percent(c.reordered, count)}, set ${values.reorder})`,
+        text: `lost ${fmt(c.lost)} (${percent(c.lost, count)}, set ${values.loss}), duplicated ${
+          fmt(c.duplicates)
+        } (${percent(c.duplicates, count)}, set ${values.duplicate}), reordered ${
+          fmt(c.reordered)
+        } (${percent(c.reordered, count)}, set ${values.reorder})`,
       },
     ];
     const wanted = [

@@ -82,7 +82,10 @@ const zero = (): UdpRelayDirectionStats => ({
  * Requires `allow-net` permission.
  */
 export function startUdpRelay(options: UdpRelayOptions): Promise<UdpRelay> {
-  const socket = openDatagram({ hostname: options.hostname ?? "127.0.0.1", port: options.port ?? 0 });
+  const socket = openDatagram({
+    hostname: options.hostname ?? "127.0.0.1",
+    port: options.port ?? 0,
+  });
   const target = { hostname: options.target.hostname ?? "127.0.0.1", port: options.target.port };
   const random = new Random(options.seed ?? 1);
   const up = zero();

@@ -25,7 +25,11 @@ export const MARKS = {
   truncated: { letter: "T", pattern: "hlines", text: "truncated: cut short by a small buffer" },
   duplicate: { letter: "D", pattern: "vlines", text: "duplicate: a second copy" },
   reordered: { letter: "R", pattern: "back", text: "reordered: arrived after a later message" },
-  leftover: { letter: "L", pattern: "grid", text: "leftover: an earlier reply read for a later command" },
+  leftover: {
+    letter: "L",
+    pattern: "grid",
+    text: "leftover: an earlier reply read for a later command",
+  },
 };
 
 const fmt = (n) => Number(n).toLocaleString("en-US");
@@ -46,7 +50,13 @@ function html(name, attrs = {}, text) {
 
 function patterns(defs) {
   const make = (id, draw) => {
-    const p = el("pattern", { id: `pat-${id}`, width: 8, height: 8, patternUnits: "userSpaceOnUse", class: "pat" }, defs);
+    const p = el("pattern", {
+      id: `pat-${id}`,
+      width: 8,
+      height: 8,
+      patternUnits: "userSpaceOnUse",
+      class: "pat",
+    }, defs);
     el("rect", { width: 8, height: 8, fill: "var(--box)" }, p);
     draw(p);
   };
@@ -70,7 +80,12 @@ function layout(sizes) {
   const weight = (n) => n === 0 ? EMPTY_W : Math.min(MAX_W, MIN_W + 22 * Math.log2(1 + n / 32));
   let widths = sizes.map(weight);
   const sum = widths.reduce((a, w) => a + w, 0);
-  if (sum < TARGET_W) widths = widths.map((w, i) => sizes[i] === 0 ? w : w * (TARGET_W - sizes.filter((n) => n === 0).length * EMPTY_W) / (sum - sizes.filter((n) => n === 0).length * EMPTY_W));
+  if (sum < TARGET_W) {
+    widths = widths.map((w, i) =>
+      sizes[i] === 0 ? w : w * (TARGET_W - sizes.filter((n) => n === 0).length * EMPTY_W) /
+        (sum - sizes.filter((n) => n === 0).length * EMPTY_W)
+    );
+  }
   const xs = [];
   let x = 4;
   for (const w of widths) {
@@ -112,8 +127,12 @@ function describe(box, names) {
     ? "no sent message"
     : box.messages.length === 1
     ? names[box.messages[0]]
-    : `${names[box.messages[0]]}–${names[box.messages[box.messages.length - 1]]} (${box.messages.length} messages)`;
-  return `${box.label}: ${fmt(box.size)} B, ${box.mark}, holds ${of}${box.note ? "; " + box.note : ""}`;
+    : `${names[box.messages[0]]}–${
+      names[box.messages[box.messages.length - 1]]
+    } (${box.messages.length} messages)`;
+  return `${box.label}: ${fmt(box.size)} B, ${box.mark}, holds ${of}${
+    box.note ? "; " + box.note : ""
+  }`;
 }
 
 function drawBox(parent, box, x, y, w, rowId, index, names) {
@@ -127,7 +146,13 @@ function drawBox(parent, box, x, y, w, rowId, index, names) {
   }, parent);
   el("title", {}, g).textContent = describe(box, names);
   const pattern = MARKS[box.mark]?.pattern;
-  el("rect", { x, y, width: Math.max(1, w), height: BOX_H, ...(pattern ? { fill: `url(#pat-${pattern})` } : {}) }, g);
+  el("rect", {
+    x,
+    y,
+    width: Math.max(1, w),
+    height: BOX_H,
+    ...(pattern ? { fill: `url(#pat-${pattern})` } : {}),
+  }, g);
   if (box.mark === "lost" || box.mark === "refused") {
     el("line", { class: "cross", x1: x + 2, y1: y + 2, x2: x + w - 2, y2: y + BOX_H - 2 }, g);
     el("line", { class: "cross", x1: x + 2, y1: y + BOX_H - 2, x2: x + w - 2, y2: y + 2 }, g);
@@ -138,7 +163,14 @@ function drawBox(parent, box, x, y, w, rowId, index, names) {
     t.textContent = text;
     if (pattern) {
       // a plate behind the words so the pattern does not cross them
-      const plate = el("rect", { x: x + 2, y: y + 7, width: text.length * 6.7 + 2, height: 14, fill: "var(--paper)", stroke: "none" });
+      const plate = el("rect", {
+        x: x + 2,
+        y: y + 7,
+        width: text.length * 6.7 + 2,
+        height: 14,
+        fill: "var(--paper)",
+        stroke: "none",
+      });
       g.insertBefore(plate, t);
     }
   }
@@ -161,9 +193,15 @@ export function drawRun(svg, run) {
     y = top + lanes * (BOX_H + LANE_GAP) + ROW_GAP;
     return top;
   };
-  const sentTop = band(`${run.sent.label} (${fmt(sizes.length)} messages, ${fmt(sizes.reduce((a, n) => a + n, 0))} B)`, "sent", 1);
+  const sentTop = band(
+    `${run.sent.label} (${fmt(sizes.length)} messages, ${fmt(sizes.reduce((a, n) => a + n, 0))} B)`,
+    "sent",
+    1,
+  );
   const sentG = el("g", { "data-row": "sent" }, svg);
-  run.sent.boxes.forEach((box, i) => drawBox(sentG, box, xs[i], sentTop, widths[i], "sent", i, names));
+  run.sent.boxes.forEach((box, i) =>
+    drawBox(sentG, box, xs[i], sentTop, widths[i], "sent", i, names)
+  );
   for (const row of run.rows) {
     const lanesOf = new Map();
     let lanes = 1;
@@ -189,7 +227,16 @@ export function drawRun(svg, run) {
         }
         const lane = lanesOf.get(k) ?? 0;
         lanesOf.set(k, lane + 1);
-        drawBox(g, box, xs[k] + 1, top + lane * (BOX_H + LANE_GAP), Math.max(1, widths[k] - 2), row.id, i, names);
+        drawBox(
+          g,
+          box,
+          xs[k] + 1,
+          top + lane * (BOX_H + LANE_GAP),
+          Math.max(1, widths[k] - 2),
+          row.id,
+          i,
+          names,
+        );
       }
     });
   }
@@ -226,13 +273,28 @@ export function boxTables(run) {
     const table = html("table", { class: "boxes", "data-row": row.id });
     table.appendChild(html("caption", {}, row.label));
     const head = html("tr");
-    for (const h of ["#", "box", "bytes", "what", "holds", "note"]) head.appendChild(html("th", { scope: "col" }, h));
+    for (const h of ["#", "box", "bytes", "what", "holds", "note"]) {
+      head.appendChild(html("th", { scope: "col" }, h));
+    }
     table.appendChild(html("thead")).appendChild(head);
     const body = html("tbody");
     row.boxes.forEach((box, i) => {
       const tr = html("tr", { "data-mark": box.mark, "data-size": box.size });
-      const holds = box.messages.length === 0 ? "—" : box.messages.length === 1 ? names[box.messages[0]] : `${names[box.messages[0]]}–${names[box.messages[box.messages.length - 1]]}`;
-      for (const [text, cls] of [[String(i + 1), "num"], [box.label, ""], [fmt(box.size), "num"], [`${MARKS[box.mark]?.letter ? MARKS[box.mark].letter + " " : ""}${box.mark}`, ""], [holds, ""], [box.note ?? "", ""]]) {
+      const holds = box.messages.length === 0
+        ? "—"
+        : box.messages.length === 1
+        ? names[box.messages[0]]
+        : `${names[box.messages[0]]}–${names[box.messages[box.messages.length - 1]]}`;
+      for (
+        const [text, cls] of [
+          [String(i + 1), "num"],
+          [box.label, ""],
+          [fmt(box.size), "num"],
+          [`${MARKS[box.mark]?.letter ? MARKS[box.mark].letter + " " : ""}${box.mark}`, ""],
+          [holds, ""],
+          [box.note ?? "", ""],
+        ]
+      ) {
         tr.appendChild(html("td", cls ? { class: cls } : {}, text));
       }
       body.appendChild(tr);
@@ -250,7 +312,13 @@ export function legendItems() {
     // the patterns are the drawing's own (one set of ids in the page)
     const svg = el("svg", { width: 44, height: 18, "aria-hidden": "true" });
     const g = el("g", { class: `box mark-${mark}` }, svg);
-    el("rect", { x: 1, y: 1, width: 42, height: 16, ...(m.pattern ? { fill: `url(#pat-${m.pattern})` } : {}) }, g);
+    el("rect", {
+      x: 1,
+      y: 1,
+      width: 42,
+      height: 16,
+      ...(m.pattern ? { fill: `url(#pat-${m.pattern})` } : {}),
+    }, g);
     if (mark === "lost" || mark === "refused") {
       el("line", { class: "cross", x1: 3, y1: 3, x2: 41, y2: 15 }, g);
       el("line", { class: "cross", x1: 3, y1: 15, x2: 41, y2: 3 }, g);

@@ -16,7 +16,9 @@ function current() {
 function buildFields(values = {}) {
   const experiment = current();
   const fieldset = $("fields");
-  fieldset.replaceChildren(Object.assign(document.createElement("legend"), { textContent: "Settings" }));
+  fieldset.replaceChildren(
+    Object.assign(document.createElement("legend"), { textContent: "Settings" }),
+  );
   $("claim").textContent = experiment ? `Claim: ${experiment.claim}.` : "";
   if (!experiment) return;
   for (const def of experiment.settings) {
@@ -56,7 +58,9 @@ function buildFields(values = {}) {
 
 function settingsFromForm() {
   const settings = {};
-  for (const input of $("fields").querySelectorAll("input, select")) settings[input.name] = input.value;
+  for (const input of $("fields").querySelectorAll("input, select")) {
+    settings[input.name] = input.value;
+  }
   return settings;
 }
 
@@ -78,7 +82,9 @@ function render(run, origin) {
   $("result-title").textContent = run.title;
   const verdict = $("verdict");
   verdict.dataset.reproduced = String(run.verdict.reproduced);
-  verdict.textContent = `${run.verdict.reproduced ? "✔ Reproduced" : "✘ Not reproduced"}: ${run.verdict.summary}`;
+  verdict.textContent = `${
+    run.verdict.reproduced ? "✔ Reproduced" : "✘ Not reproduced"
+  }: ${run.verdict.summary}`;
   $("verdict-lines").replaceChildren(...run.verdict.lines.map((line) => {
     const li = document.createElement("li");
     li.className = line.ok ? "ok" : "bad";
@@ -144,7 +150,9 @@ function download() {
 async function open(file) {
   try {
     const saved = JSON.parse(await file.text());
-    if (!saved || typeof saved.experiment !== "string" || !saved.sent || !Array.isArray(saved.rows)) {
+    if (
+      !saved || typeof saved.experiment !== "string" || !saved.sent || !Array.isArray(saved.rows)
+    ) {
       throw new Error("not a run downloaded from this lab");
     }
     if (!experiments.some((e) => e.id === saved.experiment)) {
@@ -155,7 +163,10 @@ async function open(file) {
     const url = urlFor(saved.experiment, settingsFromForm());
     history.replaceState(null, "", url);
     $("share").href = url;
-    render(saved, `Opened ${file.name} (press Run to run it again with the same settings and seed)`);
+    render(
+      saved,
+      `Opened ${file.name} (press Run to run it again with the same settings and seed)`,
+    );
     $("status").textContent = `Opened ${file.name}.`;
   } catch (error) {
     showError(`cannot open ${file.name}: ${error.message}`);
