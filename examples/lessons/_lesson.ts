@@ -139,3 +139,16 @@ export function median(values: readonly number[]): number {
   const mid = sorted.length >> 1;
   return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
 }
+
+/** Reads exactly `length` bytes (Python's loop of `recv` until the count is reached). */
+export async function readExactly(conn: Deno.Conn, length: number): Promise<Uint8Array> {
+  const out = new Uint8Array(length);
+  for (let got = 0; got < length;) {
+    const n = await conn.read(out.subarray(got));
+    if (n === null) {
+      throw new Deno.errors.UnexpectedEof(`stream ended after ${got} of ${length} bytes`);
+    }
+    got += n;
+  }
+  return out;
+}
