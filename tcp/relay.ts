@@ -54,7 +54,8 @@ export interface TcpImpairments {
   latency?: number;
   /**
    * Up to this many milliseconds added to or taken from `latency`, drawn per write (never below
-   * 0, never overtaking the previous write).
+   * 0, never overtaking the previous write). With `slice`, consecutive pieces are also spread
+   * apart by up to this much, so the receiver's reads see them apart.
    *
    * @default {0}
    */

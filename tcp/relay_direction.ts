@@ -212,8 +212,11 @@ export class RelayDirection {
   async #wait(arrival: number, length: number): Promise<void> {
     const imp = this.#imp;
     if (imp.latency > 0 || imp.jitter > 0) {
-      const delay = Math.max(0, imp.latency + imp.jitter * (2 * this.#delayRandom() - 1));
-      this.#lastDue = Math.max(this.#lastDue, arrival + delay);
+      const r = this.#delayRandom();
+      const delay = Math.max(0, imp.latency + imp.jitter * (2 * r - 1));
+      // Sliced pieces are also spread apart by up to `jitter`, so the receiver reads them apart.
+      const gap = imp.slice ? imp.jitter * r : 0;
+      this.#lastDue = Math.max(this.#lastDue + gap, arrival + delay);
       await sleep(this.#lastDue - performance.now());
     }
     if (imp.bandwidth !== undefined) {
