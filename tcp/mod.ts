@@ -36,3 +36,4 @@ export * from "./framed_listener.ts";
 export * from "./serve_framed.ts";
 export * from "./remote_exec.ts";
 export * from "./file_transfer.ts";
+export * from "./relay.ts";

@@ -30,3 +30,4 @@ export * from "./limits.ts";
 export * from "./errors.ts";
 export * from "./datagram_socket.ts";
 export * from "./transmit.ts";
+export * from "./relay.ts";
