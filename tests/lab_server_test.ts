@@ -136,6 +136,18 @@ Deno.test("lab: the relay experiment impairs the same datagrams for the same see
   const relayed = a.rows[1].counts;
   assert.equal(relayed.lost, relayed["relay dropped"]);
   assert.equal(relayed.duplicates, relayed["relay duplicated"]);
+  const bent = await run(lab.url, "udp-relay", {
+    count: "100",
+    loss: "0",
+    duplicate: "0",
+    reorder: "0",
+    corrupt: "0.3",
+    delay: "5",
+    jitter: "3",
+  });
+  const corrupted = bent.rows[1].boxes.filter((x) => x.mark === "corrupted").length;
+  assert.ok(corrupted > 0);
+  assert.equal(corrupted, bent.rows[1].counts["relay corrupted"]);
 });
 
 Deno.test("lab: bad settings get HTTP 400 with a message", async () => {

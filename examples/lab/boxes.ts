@@ -211,6 +211,7 @@ export function datagramRow(
   messageSizes: readonly number[],
   seen: readonly DatagramSeen[],
   refused: ReadonlySet<number> = new Set(),
+  unmatchedMark: Mark = "merged",
 ): Row {
   const boxes: Box[] = [];
   const arrived = new Set<number>();
@@ -228,9 +229,11 @@ export function datagramRow(
       truncated++;
       note = `cut to ${fmt(d.size)} of ${fmt(messageSizes[d.index])} B; the rest is gone`;
     } else if (d.kind === "unknown") {
-      mark = "merged";
+      mark = unmatchedMark;
       unknown++;
-      note = "matches no sent message";
+      note = unmatchedMark === "corrupted"
+        ? "matches no sent message: bytes changed on the way"
+        : "matches no sent message";
     } else if (d.index < highest) {
       mark = "reordered";
       reordered++;

@@ -19,6 +19,7 @@ import type { SettingDef, Values } from "./settings.ts";
  * - `lost`: a message that never arrived; `refused`: one the sender refused to send;
  * - `truncated`: a datagram cut short by a small receive buffer;
  * - `duplicate`: a second copy of a datagram; `reordered`: one that overtook or was overtaken;
+ * - `corrupted`: a datagram whose bytes were changed on the way;
  * - `leftover`: a read holding bytes of an earlier reply than the command it was read for;
  * - `sent`: a sent message; `empty`: a sent message of 0 bytes.
  */
@@ -34,6 +35,7 @@ export type Mark =
   | "truncated"
   | "duplicate"
   | "reordered"
+  | "corrupted"
   | "leftover";
 
 /** One box of a drawing. */

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { MAX_UDP_PAYLOAD_IPV4 } from "../../udp/mod.ts";
+import { MAX_UDP_PAYLOAD_IPV4, startUdpRelay, type UdpRelayStats } from "../../udp/mod.ts";
 import {
   datagramRow,
   type DatagramSeen,
@@ -19,7 +19,6 @@ import {
 import type { Experiment, Row, VerdictLine } from "./model.ts";
 import { COMMON, SettingsError, type SizeRange } from "./settings.ts";
 import { matchDatagrams, udpExchange, type UdpResult } from "./transports.ts";
-import { startUdpRelay } from "./udp_impair.ts";
 
 function seenOf(messages: Uint8Array[], result: UdpResult): DatagramSeen[] {
   return matchDatagrams(messages, result.received).map((m, i) => ({
@@ -177,6 +176,33 @@ const relay: Experiment = {
       kind: "prob",
       default: 0.1,
     },
+    {
+      name: "corrupt",
+      label: "Corrupt",
+      help: "probability the relay flips one bit of a datagram",
+      kind: "prob",
+      default: 0,
+    },
+    {
+      name: "delay",
+      label: "Delay",
+      help: "milliseconds the relay holds every datagram",
+      kind: "int",
+      min: 0,
+      max: 200,
+      default: 0,
+      unit: "ms",
+    },
+    {
+      name: "jitter",
+      label: "Jitter",
+      help: "up to this many ms more or less per datagram (they may overtake each other)",
+      kind: "int",
+      min: 0,
+      max: 200,
+      default: 0,
+      unit: "ms",
+    },
     COMMON.pause(1, 20),
     COMMON.seed(),
   ],
@@ -187,21 +213,26 @@ const relay: Experiment = {
     const messages = makeMessages(count, values.sizes as SizeRange, new Random(seed));
     const sizes = messages.map((m) => m.length);
     const direct = await udpExchange(messages, { pause: gap }, scope);
-    let stats: Awaited<ReturnType<typeof startUdpRelay>>["stats"] | undefined;
+    let stats: UdpRelayStats | undefined;
     const through = await udpExchange(messages, {
       pause: gap,
-      idleMs: 400,
+      idleMs: 400 + 2 * ((values.delay as number) + (values.jitter as number)),
       via: async (receiver) => {
         const r = await startUdpRelay({
           target: receiver,
           seed,
-          loss: values.loss as number,
-          duplicate: values.duplicate as number,
-          reorder: values.reorder as number,
+          up: {
+            loss: values.loss as number,
+            duplicate: values.duplicate as number,
+            reorder: values.reorder as number,
+            corrupt: values.corrupt as number,
+            delay: values.delay as number,
+            jitter: values.jitter as number,
+          },
         });
         scope.add({ close: () => void r.close() });
         stats = r.stats;
-        return r;
+        return { addr: { ...r.addr, transport: "udp" }, close: () => r.close() };
       },
     }, scope);
     const directRow = datagramRow("udp-direct", "UDP direct", sizes, seenOf(messages, direct));
@@ -210,6 +241,8 @@ const relay: Experiment = {
       "UDP via the relay",
       sizes,
       seenOf(messages, through),
+      new Set(),
+      "corrupted",
     );
     const up = stats!.up;
     relayRow.counts = {
@@ -217,6 +250,7 @@ const relay: Experiment = {
       "relay dropped": up.lost,
       "relay duplicated": up.duplicated,
       "relay held back": up.reordered,
+      "relay corrupted": up.corrupted,
     };
     const c = relayRow.counts;
     const lines: VerdictLine[] = [

@@ -25,6 +25,7 @@ export const MARKS = {
   truncated: { letter: "T", pattern: "hlines", text: "truncated: cut short by a small buffer" },
   duplicate: { letter: "D", pattern: "vlines", text: "duplicate: a second copy" },
   reordered: { letter: "R", pattern: "back", text: "reordered: arrived after a later message" },
+  corrupted: { letter: "C", pattern: "ring", text: "corrupted: bytes changed on the way" },
   leftover: {
     letter: "L",
     pattern: "grid",
@@ -67,6 +68,7 @@ function patterns(defs) {
     el("line", { x1: 0, y1: 8, x2: 8, y2: 0 }, p);
     el("line", { x1: 0, y1: 0, x2: 8, y2: 8 }, p);
   });
+  make("ring", (p) => el("circle", { cx: 4, cy: 4, r: 2.5, fill: "none", stroke: "#6a6a6a" }, p));
   make("hlines", (p) => el("line", { x1: 0, y1: 4, x2: 8, y2: 4 }, p));
   make("vlines", (p) => el("line", { x1: 4, y1: 0, x2: 4, y2: 8 }, p));
   make("grid", (p) => {
