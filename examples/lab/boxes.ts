@@ -50,7 +50,11 @@ const LETTERS = "abcdefghijklmnopqrstuvwxyz";
  * One message of `size` bytes that a reader can recognise: `msg7:abcdef…;`, cut or padded to
  * the size (large ones continue with a byte pattern).
  */
-export function makeMessage(index: number, size: number, prefix = "msg"): Uint8Array {
+export function makeMessage(
+  index: number,
+  size: number,
+  prefix = "msg",
+): Uint8Array {
   const bytes = new Uint8Array(size);
   const head = text.encode(`${prefix}${index}:`);
   for (let i = 0; i < size; i++) {
@@ -64,12 +68,22 @@ export function makeMessage(index: number, size: number, prefix = "msg"): Uint8A
 }
 
 /** `count` messages whose sizes are drawn from `sizes` with `random`. */
-export function makeMessages(count: number, sizes: SizeRange, random: Random): Uint8Array[] {
-  return Array.from({ length: count }, (_, i) => makeMessage(i, random.int(sizes.min, sizes.max)));
+export function makeMessages(
+  count: number,
+  sizes: SizeRange,
+  random: Random,
+): Uint8Array[] {
+  return Array.from(
+    { length: count },
+    (_, i) => makeMessage(i, random.int(sizes.min, sizes.max)),
+  );
 }
 
 /** The boxes of the sent messages. */
-export function sentBoxes(sizes: readonly number[], labels?: readonly string[]): Box[] {
+export function sentBoxes(
+  sizes: readonly number[],
+  labels?: readonly string[],
+): Box[] {
   return sizes.map((size, i) => ({
     size,
     mark: size === 0 ? "empty" : "sent",
@@ -100,7 +114,10 @@ export function streamRow(
   let offset = 0, first = 0;
   for (const [j, size] of readSizes.entries()) {
     const end = offset + size;
-    while (first < messageSizes.length && starts[first] + messageSizes[first] <= offset) first++;
+    while (
+      first < messageSizes.length &&
+      starts[first] + messageSizes[first] <= offset
+    ) first++;
     const touched: number[] = [];
     for (let k = first; k < messageSizes.length && starts[k] < end; k++) {
       if (messageSizes[k] > 0 && size > 0) touched.push(k);
@@ -114,7 +131,13 @@ export function streamRow(
       : split
       ? "split"
       : "whole";
-    boxes.push({ size, mark, label: `${name}${j + 1}`, messages: touched, offset });
+    boxes.push({
+      size,
+      mark,
+      label: `${name}${j + 1}`,
+      messages: touched,
+      offset,
+    });
     offset = end;
   }
   return {
@@ -288,7 +311,12 @@ export function datagramRow(
 }
 
 /** A row of frames, each the message of the same index when `exact`. */
-export function frameRow(id: string, label: string, messageSizes: number[], frames: number[]): Row {
+export function frameRow(
+  id: string,
+  label: string,
+  messageSizes: number[],
+  frames: number[],
+): Row {
   const seen: DatagramSeen[] = frames.map((size, i) => ({
     size,
     index: i < messageSizes.length && messageSizes[i] === size ? i : -1,
@@ -304,14 +332,24 @@ export function frameRow(id: string, label: string, messageSizes: number[], fram
 }
 
 /** The run drawn for a terminal with the demo's `drawBoundaryPicture`. */
-export function terminalPicture(sent: readonly Box[], rows: readonly Row[]): string[] {
+export function terminalPicture(
+  sent: readonly Box[],
+  rows: readonly Row[],
+): string[] {
   const sizes = sent.map((b) => b.size);
   const total = sizes.reduce((a, n) => a + n, 0);
   const pictureRows: BoundaryRow[] = rows.map((row) => {
-    if (row.kind === "stream") return { label: row.label, reads: row.boxes.map((b) => b.size) };
+    if (row.kind === "stream") {
+      return {
+        label: row.label,
+        reads: row.boxes.map((b) => b.size),
+      };
+    }
     const outcomes: MessageOutcome[] = sizes.map((_, i) => {
       const boxes = row.boxes.filter((b) => b.messages.length === 1 && b.messages[0] === i);
-      if (boxes.some((b) => b.mark === "whole" || b.mark === "reordered")) return "whole";
+      if (boxes.some((b) => b.mark === "whole" || b.mark === "reordered")) {
+        return "whole";
+      }
       if (boxes.some((b) => b.mark === "refused")) return "refused";
       if (boxes.some((b) => b.mark === "lost")) return "lost";
       return "unknown";

@@ -12,7 +12,10 @@ import { TCP_EXPERIMENTS } from "./tcp_experiments.ts";
 import { UDP_EXPERIMENTS } from "./udp_experiments.ts";
 
 /** All experiments, in the tutorial's order. */
-export const EXPERIMENTS: readonly Experiment[] = [...TCP_EXPERIMENTS, ...UDP_EXPERIMENTS];
+export const EXPERIMENTS: readonly Experiment[] = [
+  ...TCP_EXPERIMENTS,
+  ...UDP_EXPERIMENTS,
+];
 
 /** The longest a run may take, in milliseconds. */
 export const RUN_DEADLINE_MS = 20_000;
@@ -21,14 +24,24 @@ export const RUN_DEADLINE_MS = 20_000;
 export class DeadlineError extends Error {
   /** Makes one. */
   constructor(ms: number) {
-    super(`the experiment did not finish within ${ms / 1000} s and was stopped`);
+    super(
+      `the experiment did not finish within ${ms / 1000} s and was stopped`,
+    );
     this.name = "DeadlineError";
   }
 }
 
 /** The experiments as the page needs them: ids, titles, claims and setting definitions. */
-export function describeExperiments(): Pick<Experiment, "id" | "title" | "claim" | "settings">[] {
-  return EXPERIMENTS.map(({ id, title, claim, settings }) => ({ id, title, claim, settings }));
+export function describeExperiments(): Pick<
+  Experiment,
+  "id" | "title" | "claim" | "settings"
+>[] {
+  return EXPERIMENTS.map(({ id, title, claim, settings }) => ({
+    id,
+    title,
+    claim,
+    settings,
+  }));
 }
 
 /**

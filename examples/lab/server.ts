@@ -61,7 +61,10 @@ const HEADERS = {
 async function loadStatic(): Promise<Map<string, Uint8Array>> {
   const files = new Map<string, Uint8Array>();
   for (const name of new Set(Object.values(STATIC))) {
-    files.set(name, await Deno.readFile(new URL(`./static/${name}`, import.meta.url)));
+    files.set(
+      name,
+      await Deno.readFile(new URL(`./static/${name}`, import.meta.url)),
+    );
   }
   return files;
 }
@@ -77,7 +80,9 @@ const fail = (status: number, error: string) => json(status, { error });
 
 async function readBody(request: Request): Promise<string> {
   const declared = Number(request.headers.get("content-length") ?? "0");
-  if (declared > MAX_BODY) throw new SettingsError(`request body over ${MAX_BODY} bytes`);
+  if (declared > MAX_BODY) {
+    throw new SettingsError(`request body over ${MAX_BODY} bytes`);
+  }
   const reader = request.body?.getReader();
   const chunks: Uint8Array[] = [];
   let size = 0;
@@ -97,7 +102,9 @@ async function readBody(request: Request): Promise<string> {
   return new TextDecoder().decode(all);
 }
 
-function parseRunRequest(text: string): { experiment: string; settings: Record<string, string> } {
+function parseRunRequest(
+  text: string,
+): { experiment: string; settings: Record<string, string> } {
   let body: unknown;
   try {
     body = JSON.parse(text);
@@ -106,16 +113,23 @@ function parseRunRequest(text: string): { experiment: string; settings: Record<s
   }
   const b = body as { experiment?: unknown; settings?: unknown };
   if (typeof b !== "object" || b === null || typeof b.experiment !== "string") {
-    throw new SettingsError('the request needs {"experiment": "…", "settings": {…}}');
+    throw new SettingsError(
+      'the request needs {"experiment": "…", "settings": {…}}',
+    );
   }
   const settings: Record<string, string> = {};
   if (b.settings !== undefined) {
-    if (typeof b.settings !== "object" || b.settings === null || Array.isArray(b.settings)) {
+    if (
+      typeof b.settings !== "object" || b.settings === null ||
+      Array.isArray(b.settings)
+    ) {
       throw new SettingsError("settings must be an object of names to values");
     }
     for (const [name, value] of Object.entries(b.settings)) {
       if (typeof value !== "string" && typeof value !== "number") {
-        throw new SettingsError(`setting ${name.slice(0, 40)} must be a string or a number`);
+        throw new SettingsError(
+          `setting ${name.slice(0, 40)} must be a string or a number`,
+        );
       }
       settings[name] = String(value);
     }
@@ -139,11 +153,17 @@ export async function startLab(options: LabOptions = {}): Promise<Lab> {
   let port = 0;
   const allowed = () => new Set([`127.0.0.1:${port}`, `localhost:${port}`]);
 
-  const handle = async (request: Request, info: Deno.ServeHandlerInfo): Promise<Response> => {
+  const handle = async (
+    request: Request,
+    info: Deno.ServeHandlerInfo,
+  ): Promise<Response> => {
     const remote = (info.remoteAddr as Deno.NetAddr).hostname;
     const host = request.headers.get("host") ?? "";
     if (!remote.startsWith("127.") || !allowed().has(host)) {
-      return fail(403, `this lab answers only on loopback: open http://127.0.0.1:${port}/`);
+      return fail(
+        403,
+        `this lab answers only on loopback: open http://127.0.0.1:${port}/`,
+      );
     }
     const url = new URL(request.url);
     if (request.method === "GET" && url.pathname in STATIC) {
@@ -155,17 +175,25 @@ export async function startLab(options: LabOptions = {}): Promise<Lab> {
     if (request.method === "GET" && url.pathname === "/api/experiments") {
       return json(200, { experiments: describeExperiments() });
     }
-    if (url.pathname !== "/api/run") return fail(404, `no such page: ${url.pathname.slice(0, 80)}`);
+    if (url.pathname !== "/api/run") {
+      return fail(404, `no such page: ${url.pathname.slice(0, 80)}`);
+    }
     if (request.method !== "POST") return fail(405, "POST a run to /api/run");
     const origin = request.headers.get("origin");
     if (origin !== null && !allowed().has(origin.replace(/^http:\/\//, ""))) {
       return fail(403, "runs are only accepted from the lab's own page");
     }
-    if (!(request.headers.get("content-type") ?? "").startsWith("application/json")) {
+    if (
+      !(request.headers.get("content-type") ?? "").startsWith(
+        "application/json",
+      )
+    ) {
       return fail(415, "send the run as application/json");
     }
     const page = request.headers.get("x-lab-page") ?? "";
-    if (!/^[\w-]{1,64}$/.test(page)) return fail(400, "missing or bad X-Lab-Page header");
+    if (!/^[\w-]{1,64}$/.test(page)) {
+      return fail(400, "missing or bad X-Lab-Page header");
+    }
     let run;
     try {
       run = parseRunRequest(await readBody(request));
@@ -173,15 +201,24 @@ export async function startLab(options: LabOptions = {}): Promise<Lab> {
       return fail(400, (error as Error).message);
     }
     if (busyPages.has(page)) {
-      return fail(409, "an experiment is already running for this page: wait for it to finish");
+      return fail(
+        409,
+        "an experiment is already running for this page: wait for it to finish",
+      );
     }
     if (running >= maxRuns) {
-      return fail(503, `the lab runs at most ${maxRuns} experiments at once: try again soon`);
+      return fail(
+        503,
+        `the lab runs at most ${maxRuns} experiments at once: try again soon`,
+      );
     }
     busyPages.add(page);
     running++;
     try {
-      return json(200, await runExperiment(run.experiment, run.settings, options.runDeadline));
+      return json(
+        200,
+        await runExperiment(run.experiment, run.settings, options.runDeadline),
+      );
     } catch (error) {
       if (error instanceof SettingsError) return fail(400, error.message);
       if (error instanceof DeadlineError) return fail(504, error.message);

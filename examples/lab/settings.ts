@@ -20,8 +20,21 @@ export type SettingDef =
   }
   & (
     | { kind: "int"; min: number; max: number; default: number; unit?: string }
-    | { kind: "range"; min: number; max: number; default: string; unit?: string }
-    | { kind: "list"; min: number; max: number; maxItems: number; default: string; unit?: string }
+    | {
+      kind: "range";
+      min: number;
+      max: number;
+      default: string;
+      unit?: string;
+    }
+    | {
+      kind: "list";
+      min: number;
+      max: number;
+      maxItems: number;
+      default: string;
+      unit?: string;
+    }
     | { kind: "prob"; default: number }
     | { kind: "choice"; choices: string[]; default: string }
   );
@@ -46,10 +59,16 @@ export type Values = Record<string, number | string | SizeRange | number[]>;
 
 const fmt = (n: number): string => n.toLocaleString("en-US");
 
-function int(def: { name: string; min: number; max: number }, text: string): number {
+function int(
+  def: { name: string; min: number; max: number },
+  text: string,
+): number {
   const t = text.trim().replaceAll("_", "");
   const n = Number(t);
-  if (t === "" || !/^-?\d+$/.test(t) || !Number.isSafeInteger(n) || n < def.min || n > def.max) {
+  if (
+    t === "" || !/^-?\d+$/.test(t) || !Number.isSafeInteger(n) || n < def.min ||
+    n > def.max
+  ) {
     throw new SettingsError(
       `${def.name} must be an integer from ${fmt(def.min)} to ${fmt(def.max)}, got "${text}"`,
     );
@@ -57,14 +76,19 @@ function int(def: { name: string; min: number; max: number }, text: string): num
   return n;
 }
 
-function one(def: SettingDef, text: string): number | string | SizeRange | number[] {
+function one(
+  def: SettingDef,
+  text: string,
+): number | string | SizeRange | number[] {
   switch (def.kind) {
     case "int":
       return int(def, text);
     case "prob": {
       const n = Number(text);
       if (text.trim() === "" || !Number.isFinite(n) || n < 0 || n > 1) {
-        throw new SettingsError(`${def.name} must be a probability from 0 to 1, got "${text}"`);
+        throw new SettingsError(
+          `${def.name} must be a probability from 0 to 1, got "${text}"`,
+        );
       }
       return n;
     }
@@ -78,12 +102,16 @@ function one(def: SettingDef, text: string): number | string | SizeRange | numbe
     case "range": {
       const parts = text.split(/\s*(?:-|–|\.\.)\s*/);
       if (parts.length > 2) {
-        throw new SettingsError(`${def.name} must be a size or a range like 14-40, got "${text}"`);
+        throw new SettingsError(
+          `${def.name} must be a size or a range like 14-40, got "${text}"`,
+        );
       }
       const min = int(def, parts[0]);
       const max = parts.length === 2 ? int(def, parts[1]) : min;
       if (max < min) {
-        throw new SettingsError(`${def.name}: the range ${text} ends before it starts`);
+        throw new SettingsError(
+          `${def.name}: the range ${text} ends before it starts`,
+        );
       }
       return { min, max };
     }

@@ -30,7 +30,9 @@ export async function rawSsh(
   const reads: SshRead[] = [];
   try {
     const accepting = listener.accept();
-    client = scope.add(await Deno.connect({ hostname: HOST, port: listener.addr.port }));
+    client = scope.add(
+      await Deno.connect({ hostname: HOST, port: listener.addr.port }),
+    );
     server = scope.add(await accepting);
     const conn = server;
     const serving = (async () => {
@@ -77,13 +79,21 @@ export async function framedSsh(
   scope: Scope,
 ): Promise<number[]> {
   const maxFrameLength = Math.max(1024, ...outputs.map((o) => o.length));
-  await using listener = scope.add(listenFramed({ hostname: HOST, port: 0, maxFrameLength }));
+  await using listener = scope.add(
+    listenFramed({ hostname: HOST, port: 0, maxFrameLength }),
+  );
   const accepting = listener.accept();
   await using client = scope.add(
-    await connectFramed({ hostname: HOST, port: listener.addr.port, maxFrameLength }),
+    await connectFramed({
+      hostname: HOST,
+      port: listener.addr.port,
+      maxFrameLength,
+    }),
   );
   const accepted = await accepting;
-  if (accepted === null) throw new Error("the framed listener closed before accepting");
+  if (accepted === null) {
+    throw new Error("the framed listener closed before accepting");
+  }
   await using server = scope.add(accepted);
   const serving = (async () => {
     let k = 0;

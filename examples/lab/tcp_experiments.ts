@@ -55,7 +55,12 @@ function rawLine(row: Row, emptyVanished: boolean): VerdictLine {
 }
 
 /** The demo's verdict line for framed TCP. */
-function framedLine(row: Row, socket: Row, exact: boolean, total: number): VerdictLine {
+function framedLine(
+  row: Row,
+  socket: Row,
+  exact: boolean,
+  total: number,
+): VerdictLine {
   return {
     ok: exact,
     name: "TCP framed",
@@ -91,23 +96,38 @@ async function threeWays(
 ): Promise<{ rows: Row[]; lines: VerdictLine[]; rawRow: Row; ok: boolean }> {
   const sizes = messages.map((m) => m.length);
   const tcp = await rawTcp(messages, raw, scope);
-  if (!tcp.intact) throw new Error("raw TCP: the bytes read differ from the bytes written");
+  if (!tcp.intact) {
+    throw new Error("raw TCP: the bytes read differ from the bytes written");
+  }
   const framed = await framedTcp(messages, { pause: raw.pause }, scope);
   const udp = await udpExchange(messages, { pause: raw.pause }, scope);
-  const rawRow = streamRow("tcp-raw", `TCP raw: recv(${raw.buffer})`, sizes, tcp.reads);
+  const rawRow = streamRow(
+    "tcp-raw",
+    `TCP raw: recv(${raw.buffer})`,
+    sizes,
+    tcp.reads,
+  );
   const socketRow = streamRow(
     "tcp-framed-reads",
     "TCP framed: socket reads",
     sizes,
     payloadReads(sizes, FRAME_HEADER, framed.socketReads),
   );
-  const wire = analyzeReads(sizes.map((n) => n + FRAME_HEADER), framed.socketReads);
+  const wire = analyzeReads(
+    sizes.map((n) => n + FRAME_HEADER),
+    framed.socketReads,
+  );
   socketRow.counts = {
     "socket reads": framed.socketReads.length,
     merged: wire.merged,
     split: wire.split,
   };
-  const frames = frameRow("tcp-framed", "TCP framed: receive()", sizes, framed.frames);
+  const frames = frameRow(
+    "tcp-framed",
+    "TCP framed: receive()",
+    sizes,
+    framed.frames,
+  );
   const seen = matchDatagrams(messages, udp.received).map((m, i) => ({
     ...m,
     size: udp.received[i].data.length,
@@ -154,10 +174,16 @@ const sticky: Experiment = {
     const count = values.count as number, range = values.sizes as SizeRange;
     const buffer = values.buffer as number;
     if (count * range.max > 1024 * 1024) {
-      throw new SettingsError("count × sizes may be at most 1 MiB in this experiment");
+      throw new SettingsError(
+        "count × sizes may be at most 1 MiB in this experiment",
+      );
     }
     boundReads(count * range.max, buffer);
-    const messages = makeMessages(count, range, new Random(values.seed as number));
+    const messages = makeMessages(
+      count,
+      range,
+      new Random(values.seed as number),
+    );
     const nagle = values.nagle === "on";
     const { rows, lines, rawRow, ok } = await threeWays(messages, {
       buffer,
@@ -211,17 +237,42 @@ const large: Experiment = {
     const size = values.size as number, buffer = values.buffer as number;
     boundReads(size, buffer);
     const message = makeMessage(0, size);
-    const tcp = await rawTcp([message], { buffer, nagle: true, pause: 0 }, scope);
-    if (!tcp.intact) throw new Error("raw TCP: the bytes read differ from the bytes written");
+    const tcp = await rawTcp(
+      [message],
+      { buffer, nagle: true, pause: 0 },
+      scope,
+    );
+    if (!tcp.intact) {
+      throw new Error("raw TCP: the bytes read differ from the bytes written");
+    }
     const framed = await framedTcp([message], { pause: 0 }, scope);
-    const writes = streamRow("writes", "TCP raw: write() calls", [size], tcp.writes, "w");
+    const writes = streamRow(
+      "writes",
+      "TCP raw: write() calls",
+      [size],
+      tcp.writes,
+      "w",
+    );
     writes.counts = { writes: tcp.writes.length, bytes: size };
-    const rawRow = streamRow("tcp-raw", `TCP raw: recv(${buffer})`, [size], tcp.reads);
-    const frames = frameRow("tcp-framed", "TCP framed: receive()", [size], framed.frames);
+    const rawRow = streamRow(
+      "tcp-raw",
+      `TCP raw: recv(${buffer})`,
+      [size],
+      tcp.reads,
+    );
+    const frames = frameRow(
+      "tcp-framed",
+      "TCP framed: receive()",
+      [size],
+      framed.frames,
+    );
     const reads = rawRow.counts.reads;
     const reproduced = reads > 1 && framed.exact;
     return {
-      sent: { label: "sent", boxes: sentBoxes([size], [`one message of ${fmt(size)} B`]) },
+      sent: {
+        label: "sent",
+        boxes: sentBoxes([size], [`one message of ${fmt(size)} B`]),
+      },
       rows: [writes, rawRow, frames],
       verdict: {
         reproduced,
@@ -305,7 +356,16 @@ const empty: Experiment = {
   },
 };
 
-const COMMANDS = ["ls -l", "pwd", "whoami", "date", "uname -a", "df -h", "id", "uptime"];
+const COMMANDS = [
+  "ls -l",
+  "pwd",
+  "whoami",
+  "date",
+  "uname -a",
+  "df -h",
+  "id",
+  "uptime",
+];
 
 function reply(k: number, size: number): Uint8Array {
   const out = new TextEncoder().encode(
@@ -323,10 +383,18 @@ const leftovers: Experiment = {
   claim: "a client that reads each command's output with one recv(1024) shows the rest of a " +
     "long output after the next command",
   settings: [
-    { ...COMMON.count(3, COMMANDS.length), name: "commands", label: "Commands" },
+    {
+      ...COMMON.count(3, COMMANDS.length),
+      name: "commands",
+      label: "Commands",
+      help: "how many commands the client sends, one after another",
+    },
     { ...COMMON.sizes("600-2500", 1, 65536), label: "Output sizes" },
     COMMON.buffer(1024, 16, 65536),
-    { ...COMMON.pause(20), help: "milliseconds the client waits after each command" },
+    {
+      ...COMMON.pause(20),
+      help: "milliseconds the client waits after each command",
+    },
     COMMON.seed(),
   ],
   async run(values, scope) {
@@ -364,7 +432,12 @@ const leftovers: Experiment = {
       }
     });
     row.counts = { ...row.counts, leftover, "after the last command": unread };
-    const frames = frameRow("tcp-framed", "framed client: receive() per command", sizes, framed);
+    const frames = frameRow(
+      "tcp-framed",
+      "framed client: receive() per command",
+      sizes,
+      framed,
+    );
     const exact = frames.counts.whole === count;
     const reproduced = leftover > 0 && exact;
     const first = row.boxes.find((b) => b.mark === "leftover");
@@ -378,7 +451,8 @@ const leftovers: Experiment = {
         reproduced,
         summary: reproduced
           ? `${plural(leftover, "read")} showed an earlier command's output` +
-            (first ? ` (first: ${first.note})` : "") + "; the framed client got every output whole"
+            (first ? ` (first: ${first.note})` : "") +
+            "; the framed client got every output whole"
           : leftover === 0
           ? `not reproduced: every output fit one recv(${fmt(buffer)}); try larger outputs`
           : "not reproduced: the framed client did not get every output whole",

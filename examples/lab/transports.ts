@@ -37,7 +37,12 @@ export interface RawTcpResult {
 /** Raw TCP: whole writes back to back, the receiver reads into a fresh `buffer`-byte array. */
 export async function rawTcp(
   messages: readonly Uint8Array[],
-  options: { buffer: number; nagle: boolean; pause: number; readDelay?: number },
+  options: {
+    buffer: number;
+    nagle: boolean;
+    pause: number;
+    readDelay?: number;
+  },
   scope: Scope,
 ): Promise<RawTcpResult> {
   const listener = scope.add(Deno.listen({ hostname: HOST, port: 0 }));
@@ -45,7 +50,9 @@ export async function rawTcp(
   const reads: number[] = [], writes: number[] = [], chunks: Uint8Array[] = [];
   try {
     const accepting = listener.accept();
-    client = scope.add(await Deno.connect({ hostname: HOST, port: listener.addr.port }));
+    client = scope.add(
+      await Deno.connect({ hostname: HOST, port: listener.addr.port }),
+    );
     client.setNoDelay(!options.nagle);
     server = scope.add(await accepting);
     const conn = server;
@@ -95,7 +102,9 @@ export function sameStream(
         chunk++;
         at = 0;
       }
-      if (chunk >= chunks.length || chunks[chunk][at++] !== message[i]) return false;
+      if (chunk >= chunks.length || chunks[chunk][at++] !== message[i]) {
+        return false;
+      }
     }
   }
   while (chunk < chunks.length && at >= chunks[chunk].length) {
@@ -124,13 +133,21 @@ export async function framedTcp(
   const socketReads: number[] = [];
   const received: Uint8Array[] = [];
   const maxFrameLength = Math.max(1024, ...messages.map((m) => m.length));
-  await using listener = scope.add(listenFramed({ hostname: HOST, port: 0, maxFrameLength }));
+  await using listener = scope.add(
+    listenFramed({ hostname: HOST, port: 0, maxFrameLength }),
+  );
   const accepting = listener.accept();
   await using client = scope.add(
-    await connectFramed({ hostname: HOST, port: listener.addr.port, maxFrameLength }),
+    await connectFramed({
+      hostname: HOST,
+      port: listener.addr.port,
+      maxFrameLength,
+    }),
   );
   const accepted = await accepting;
-  if (accepted === null) throw new Error("the framed listener closed before accepting");
+  if (accepted === null) {
+    throw new Error("the framed listener closed before accepting");
+  }
   await using server = scope.add(accepted);
   // Count the socket reads underneath the frames, as the demo does.
   const raw = server.conn;
@@ -199,13 +216,19 @@ export async function udpExchange(
     idleMs?: number;
     checkSize?: boolean;
     /** Starts something between sender and receiver; it is closed when receiving ends. */
-    via?: (receiver: Deno.NetAddr) => Promise<{ addr: Deno.NetAddr; close(): Promise<void> }>;
+    via?: (
+      receiver: Deno.NetAddr,
+    ) => Promise<{ addr: Deno.NetAddr; close(): Promise<void> }>;
   },
   scope: Scope,
 ): Promise<UdpResult> {
   await using receiver = scope.add(openDatagram({ hostname: HOST, port: 0 }));
   await using sender = scope.add(
-    openDatagram({ hostname: HOST, port: 0, checkSize: options.checkSize ?? true }),
+    openDatagram({
+      hostname: HOST,
+      port: 0,
+      checkSize: options.checkSize ?? true,
+    }),
   );
   const middle = await options.via?.(receiver.addr as Deno.NetAddr);
   const to = middle?.addr ?? receiver.addr as Deno.NetAddr;
@@ -236,7 +259,11 @@ export async function udpExchange(
         if (!(error instanceof DatagramTooLargeError)) throw error;
         sends.push({
           index,
-          refused: { error: error.name, message: error.message, limit: error.limit },
+          refused: {
+            error: error.name,
+            message: error.message,
+            limit: error.limit,
+          },
         });
       }
       await pause(options.pause);

@@ -61,20 +61,32 @@ const limit: Experiment = {
       pause: 0,
       checkSize: values.check === "sockkit",
     }, scope);
-    const refused = new Set(result.sends.filter((s) => s.refused).map((s) => s.index));
-    const row = datagramRow("udp", "UDP: receive()", sizes, seenOf(messages, result), refused);
+    const refused = new Set(
+      result.sends.filter((s) => s.refused).map((s) => s.index),
+    );
+    const row = datagramRow(
+      "udp",
+      "UDP: receive()",
+      sizes,
+      seenOf(messages, result),
+      refused,
+    );
     const over = sizes.filter((n) => n > MAX_UDP_PAYLOAD_IPV4).length;
     const fits = sizes.length - over;
     const reproduced = refused.size === over && row.counts.whole === fits;
     const error = result.sends.find((s) => s.refused)?.refused;
     return {
-      sent: { label: "sent", boxes: sentBoxes(sizes, sizes.map((n) => `${fmt(n)} B`)) },
+      sent: {
+        label: "sent",
+        boxes: sentBoxes(sizes, sizes.map((n) => `${fmt(n)} B`)),
+      },
       rows: [row],
       verdict: {
         reproduced,
         summary: reproduced
           ? `${plural(fits, "datagram")} up to ${fmt(MAX_UDP_PAYLOAD_IPV4)} B arrived whole; ` +
-            `${plural(over, "larger one")} refused` + (error ? ` with ${error.error}` : "")
+            `${plural(over, "larger one")} refused` +
+            (error ? ` with ${error.error}` : "")
           : `not reproduced: ${fmt(refused.size)} refused, ${fmt(row.counts.whole)} whole`,
         lines: [
           {
@@ -113,14 +125,22 @@ const truncation: Experiment = {
     const sizes = values.sizes as number[], buffer = values.buffer as number;
     const messages = sizes.map((size, i) => makeMessage(i, size));
     const result = await udpExchange(messages, { pause: 2, buffer }, scope);
-    const row = datagramRow("udp", `UDP: receive(${buffer})`, sizes, seenOf(messages, result));
+    const row = datagramRow(
+      "udp",
+      `UDP: receive(${buffer})`,
+      sizes,
+      seenOf(messages, result),
+    );
     const flagged = result.received.filter((r) => r.truncated).length;
     row.counts = { ...row.counts, "flagged maybe truncated": flagged };
     const longer = sizes.filter((n) => n > buffer).length;
     const reproduced = longer > 0 && row.counts.truncated === longer &&
       row.counts.whole === sizes.length - longer;
     return {
-      sent: { label: "sent", boxes: sentBoxes(sizes, sizes.map((n) => `${fmt(n)} B`)) },
+      sent: {
+        label: "sent",
+        boxes: sentBoxes(sizes, sizes.map((n) => `${fmt(n)} B`)),
+      },
       rows: [row],
       verdict: {
         reproduced,
@@ -208,9 +228,15 @@ const relay: Experiment = {
   ],
   async run(values, scope) {
     const count = values.count as number, gap = values.pause as number;
-    if (count * gap > 4000) throw new SettingsError("count × pause may be at most 4,000 ms");
+    if (count * gap > 4000) {
+      throw new SettingsError("count × pause may be at most 4,000 ms");
+    }
     const seed = values.seed as number;
-    const messages = makeMessages(count, values.sizes as SizeRange, new Random(seed));
+    const messages = makeMessages(
+      count,
+      values.sizes as SizeRange,
+      new Random(seed),
+    );
     const sizes = messages.map((m) => m.length);
     const direct = await udpExchange(messages, { pause: gap }, scope);
     let stats: UdpRelayStats | undefined;
@@ -232,10 +258,18 @@ const relay: Experiment = {
         });
         scope.add({ close: () => void r.close() });
         stats = r.stats;
-        return { addr: { ...r.addr, transport: "udp" }, close: () => r.close() };
+        return {
+          addr: { ...r.addr, transport: "udp" },
+          close: () => r.close(),
+        };
       },
     }, scope);
-    const directRow = datagramRow("udp-direct", "UDP direct", sizes, seenOf(messages, direct));
+    const directRow = datagramRow(
+      "udp-direct",
+      "UDP direct",
+      sizes,
+      seenOf(messages, direct),
+    );
     const relayRow: Row = datagramRow(
       "udp-relay",
       "UDP via the relay",
@@ -278,7 +312,8 @@ const relay: Experiment = {
       [values.reorder as number, c.reordered],
     ];
     const reproduced = wanted.every(([p, n]) => p === 0 ? n === 0 : n > 0) &&
-      wanted.some(([p]) => p > 0) && c.lost === up.lost && c.duplicates === up.duplicated;
+      wanted.some(([p]) => p > 0) && c.lost === up.lost &&
+      c.duplicates === up.duplicated;
     return {
       sent: { label: "sent", boxes: sentBoxes(sizes) },
       rows: [directRow, relayRow],

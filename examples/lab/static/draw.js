@@ -15,17 +15,53 @@ const TARGET_W = 1000;
 /** What each mark means: its letter in the box, its pattern, its words. */
 export const MARKS = {
   sent: { letter: "", pattern: null, text: "a sent message" },
-  empty: { letter: "∅", pattern: null, text: "a sent message of 0 bytes (dashed)" },
+  empty: {
+    letter: "∅",
+    pattern: null,
+    text: "a sent message of 0 bytes (dashed)",
+  },
   whole: { letter: "", pattern: null, text: "one message, whole and alone" },
-  merged: { letter: "M", pattern: "diag", text: "merged: one read held bytes of 2+ messages" },
-  split: { letter: "S", pattern: "dots", text: "split: part of a message that came in 2+ reads" },
+  merged: {
+    letter: "M",
+    pattern: "diag",
+    text: "merged: one read held bytes of 2+ messages",
+  },
+  split: {
+    letter: "S",
+    pattern: "dots",
+    text: "split: part of a message that came in 2+ reads",
+  },
   "merged+split": { letter: "M+S", pattern: "cross", text: "merged and split" },
-  lost: { letter: "✘", pattern: null, text: "lost: never arrived (crossed, dashed red)" },
-  refused: { letter: "✘", pattern: null, text: "refused: the sender would not send it (crossed)" },
-  truncated: { letter: "T", pattern: "hlines", text: "truncated: cut short by a small buffer" },
-  duplicate: { letter: "D", pattern: "vlines", text: "duplicate: a second copy" },
-  reordered: { letter: "R", pattern: "back", text: "reordered: arrived after a later message" },
-  corrupted: { letter: "C", pattern: "ring", text: "corrupted: bytes changed on the way" },
+  lost: {
+    letter: "✘",
+    pattern: null,
+    text: "lost: never arrived (crossed, dashed red)",
+  },
+  refused: {
+    letter: "✘",
+    pattern: null,
+    text: "refused: the sender would not send it (crossed)",
+  },
+  truncated: {
+    letter: "T",
+    pattern: "hlines",
+    text: "truncated: cut short by a small buffer",
+  },
+  duplicate: {
+    letter: "D",
+    pattern: "vlines",
+    text: "duplicate: a second copy",
+  },
+  reordered: {
+    letter: "R",
+    pattern: "back",
+    text: "reordered: arrived after a later message",
+  },
+  corrupted: {
+    letter: "C",
+    pattern: "ring",
+    text: "corrupted: bytes changed on the way",
+  },
   leftover: {
     letter: "L",
     pattern: "grid",
@@ -68,7 +104,15 @@ function patterns(defs) {
     el("line", { x1: 0, y1: 8, x2: 8, y2: 0 }, p);
     el("line", { x1: 0, y1: 0, x2: 8, y2: 8 }, p);
   });
-  make("ring", (p) => el("circle", { cx: 4, cy: 4, r: 2.5, fill: "none", stroke: "#6a6a6a" }, p));
+  make(
+    "ring",
+    (p) =>
+      el(
+        "circle",
+        { cx: 4, cy: 4, r: 2.5, fill: "none", stroke: "#6a6a6a" },
+        p,
+      ),
+  );
   make("hlines", (p) => el("line", { x1: 0, y1: 4, x2: 8, y2: 4 }, p));
   make("vlines", (p) => el("line", { x1: 4, y1: 0, x2: 4, y2: 8 }, p));
   make("grid", (p) => {
@@ -156,8 +200,20 @@ function drawBox(parent, box, x, y, w, rowId, index, names) {
     ...(pattern ? { fill: `url(#pat-${pattern})` } : {}),
   }, g);
   if (box.mark === "lost" || box.mark === "refused") {
-    el("line", { class: "cross", x1: x + 2, y1: y + 2, x2: x + w - 2, y2: y + BOX_H - 2 }, g);
-    el("line", { class: "cross", x1: x + 2, y1: y + BOX_H - 2, x2: x + w - 2, y2: y + 2 }, g);
+    el("line", {
+      class: "cross",
+      x1: x + 2,
+      y1: y + 2,
+      x2: x + w - 2,
+      y2: y + BOX_H - 2,
+    }, g);
+    el("line", {
+      class: "cross",
+      x1: x + 2,
+      y1: y + BOX_H - 2,
+      x2: x + w - 2,
+      y2: y + 2,
+    }, g);
   }
   const text = boxText(box, w);
   if (text) {
@@ -189,7 +245,12 @@ export function drawRun(svg, run) {
   patterns(el("defs", {}, svg));
   let y = 0;
   const band = (label, id, lanes) => {
-    const t = el("text", { class: "row-label", x: 4, y: y + 13, "data-row-label": id }, svg);
+    const t = el("text", {
+      class: "row-label",
+      x: 4,
+      y: y + 13,
+      "data-row-label": id,
+    }, svg);
     t.textContent = label;
     const top = y + LABEL_H;
     y = top + lanes * (BOX_H + LANE_GAP) + ROW_GAP;
@@ -219,7 +280,8 @@ export function drawRun(svg, run) {
     const g = el("g", { "data-row": row.id }, svg);
     row.boxes.forEach((box, i) => {
       if (row.kind === "stream") {
-        const x0 = xOf(box.offset, false), x1 = xOf(box.offset + box.size, true);
+        const x0 = xOf(box.offset, false),
+          x1 = xOf(box.offset + box.size, true);
         drawBox(g, box, x0, top, Math.max(1, x1 - x0), row.id, i, names);
       } else {
         const k = box.messages[0];
@@ -256,7 +318,9 @@ export function countTables(run) {
     for (const [name, value] of Object.entries(row.counts)) {
       const tr = html("tr");
       tr.appendChild(html("th", { scope: "row" }, name));
-      tr.appendChild(html("td", { class: "num", "data-count": name }, fmt(value)));
+      tr.appendChild(
+        html("td", { class: "num", "data-count": name }, fmt(value)),
+      );
       body.appendChild(tr);
     }
     table.appendChild(body);
@@ -267,11 +331,16 @@ export function countTables(run) {
 /** Every box of every row as a table, the sent messages first. */
 export function boxTables(run) {
   const names = run.sent.boxes.map((b) => b.label);
-  const rows = [{ id: "sent", label: run.sent.label, boxes: run.sent.boxes }, ...run.rows];
+  const rows = [
+    { id: "sent", label: run.sent.label, boxes: run.sent.boxes },
+    ...run.rows,
+  ];
   return rows.map((row) => {
     const details = html("details", { "data-row": row.id });
     if (row.boxes.length <= 60) details.open = true;
-    details.appendChild(html("summary", {}, `${row.label}: ${fmt(row.boxes.length)} boxes`));
+    details.appendChild(
+      html("summary", {}, `${row.label}: ${fmt(row.boxes.length)} boxes`),
+    );
     const table = html("table", { class: "boxes", "data-row": row.id });
     table.appendChild(html("caption", {}, row.label));
     const head = html("tr");
@@ -292,7 +361,10 @@ export function boxTables(run) {
           [String(i + 1), "num"],
           [box.label, ""],
           [fmt(box.size), "num"],
-          [`${MARKS[box.mark]?.letter ? MARKS[box.mark].letter + " " : ""}${box.mark}`, ""],
+          [
+            `${MARKS[box.mark]?.letter ? MARKS[box.mark].letter + " " : ""}${box.mark}`,
+            "",
+          ],
           [holds, ""],
           [box.note ?? "", ""],
         ]
@@ -326,7 +398,9 @@ export function legendItems() {
       el("line", { class: "cross", x1: 3, y1: 15, x2: 41, y2: 3 }, g);
     }
     li.appendChild(svg);
-    li.appendChild(document.createTextNode(`${m.letter ? m.letter + " " : ""}${m.text}`));
+    li.appendChild(
+      document.createTextNode(`${m.letter ? m.letter + " " : ""}${m.text}`),
+    );
     return li;
   });
 }

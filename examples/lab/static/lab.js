@@ -17,7 +17,9 @@ function buildFields(values = {}) {
   const experiment = current();
   const fieldset = $("fields");
   fieldset.replaceChildren(
-    Object.assign(document.createElement("legend"), { textContent: "Settings" }),
+    Object.assign(document.createElement("legend"), {
+      textContent: "Settings",
+    }),
   );
   $("claim").textContent = experiment ? `Claim: ${experiment.claim}.` : "";
   if (!experiment) return;
@@ -92,7 +94,8 @@ function render(run, origin) {
     li.textContent = `${line.name.padEnd(11)} ${line.text}`;
     return li;
   }));
-  const settings = Object.entries(run.settings).map(([k, v]) => `${k}=${v}`).join(", ");
+  const settings = Object.entries(run.settings).map(([k, v]) => `${k}=${v}`)
+    .join(", ");
   $("run-info").textContent = `${origin}: ${settings}; ${run.elapsedMs} ms`;
   drawRun($("drawing"), run);
   $("counts").replaceChildren(...countTables(run));
@@ -118,7 +121,9 @@ async function run(experiment, settings) {
       headers: { "content-type": "application/json", "x-lab-page": pageId },
       body: JSON.stringify({ experiment, settings }),
     });
-    const body = await response.json().catch(() => ({ error: `HTTP ${response.status}` }));
+    const body = await response.json().catch(() => ({
+      error: `HTTP ${response.status}`,
+    }));
     if (!response.ok) {
       $("status").textContent = `The lab said no (HTTP ${response.status}).`;
       showError(body.error ?? `HTTP ${response.status}`);
@@ -137,7 +142,9 @@ async function run(experiment, settings) {
 
 function download() {
   if (!lastRun) return;
-  const blob = new Blob([JSON.stringify(lastRun, null, 2)], { type: "application/json" });
+  const blob = new Blob([JSON.stringify(lastRun, null, 2)], {
+    type: "application/json",
+  });
   const a = document.createElement("a");
   a.href = URL.createObjectURL(blob);
   a.download = `sockkit-lab-${lastRun.experiment}-seed${lastRun.seed}.json`;
@@ -151,7 +158,8 @@ async function open(file) {
   try {
     const saved = JSON.parse(await file.text());
     if (
-      !saved || typeof saved.experiment !== "string" || !saved.sent || !Array.isArray(saved.rows)
+      !saved || typeof saved.experiment !== "string" || !saved.sent ||
+      !Array.isArray(saved.rows)
     ) {
       throw new Error("not a run downloaded from this lab");
     }
@@ -159,7 +167,11 @@ async function open(file) {
       throw new Error(`unknown experiment "${saved.experiment}"`);
     }
     $("experiment").value = saved.experiment;
-    buildFields(Object.fromEntries(Object.entries(saved.settings).map(([k, v]) => [k, String(v)])));
+    buildFields(
+      Object.fromEntries(
+        Object.entries(saved.settings).map(([k, v]) => [k, String(v)]),
+      ),
+    );
     const url = urlFor(saved.experiment, settingsFromForm());
     history.replaceState(null, "", url);
     $("share").href = url;
@@ -181,7 +193,9 @@ async function start() {
   const params = new URLSearchParams(location.search);
   const wanted = params.get("experiment");
   if (wanted && experiments.some((e) => e.id === wanted)) select.value = wanted;
-  const values = Object.fromEntries([...params].filter(([k]) => k !== "experiment"));
+  const values = Object.fromEntries(
+    [...params].filter(([k]) => k !== "experiment"),
+  );
   buildFields(values);
   select.addEventListener("change", () => {
     buildFields();
@@ -204,7 +218,9 @@ async function start() {
   if (wanted) {
     // a shared link: run it as it says, unknown settings included (the lab explains them)
     const known = new Set((current()?.settings ?? []).map((d) => d.name));
-    const extra = Object.fromEntries(Object.entries(values).filter(([k]) => !known.has(k)));
+    const extra = Object.fromEntries(
+      Object.entries(values).filter(([k]) => !known.has(k)),
+    );
     await run(wanted, { ...settingsFromForm(), ...extra });
   }
 }
