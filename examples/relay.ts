@@ -92,10 +92,22 @@ function value(flag: string, kind: Kind, text: string): number | [number, number
   }
 }
 
+/** What the command line asks for. */
+export interface RelaySettings {
+  mode: "tcp" | "udp";
+  listen: { hostname: string; port: number };
+  target: { hostname: string; port: number };
+  seed?: number;
+  duration?: number;
+  json: boolean;
+  /** Impairment options for both directions, and for `up`/`down` only. */
+  impair: Record<"both" | "up" | "down", Record<string, unknown>>;
+}
+
 /** Parses the command line into the relay's options. */
-export function parse(args: string[]) {
+export function parse(args: string[]): RelaySettings | "help" {
   const [mode] = args;
-  if (args.includes("-h") || args.includes("--help")) return "help" as const;
+  if (args.includes("-h") || args.includes("--help")) return "help";
   if (mode !== "tcp" && mode !== "udp") throw new UsageError(`first argument must be tcp or udp`);
   const flags: Record<string, Kind> = mode === "tcp" ? TCP_FLAGS : UDP_FLAGS;
   const options: Record<string, { type: "string" | "boolean" }> = {
@@ -116,9 +128,9 @@ export function parse(args: string[]) {
   }
   if (typeof values.target !== "string") throw new UsageError("--target HOST:PORT is required");
   const listen = parseHostPort("--listen", String(values.listen ?? "127.0.0.1:0"));
-  const impair = { both: {}, up: {}, down: {} } as Record<string, Record<string, unknown>>;
+  const impair: RelaySettings["impair"] = { both: {}, up: {}, down: {} };
   for (const [name, kind] of Object.entries(flags)) {
-    for (const [prefix, dir] of [["", "both"], ["up-", "up"], ["down-", "down"]]) {
+    for (const [prefix, dir] of [["", "both"], ["up-", "up"], ["down-", "down"]] as const) {
       const text = values[prefix + name];
       if (typeof text === "string") {
         impair[dir][camel(name)] = value(`--${prefix}${name}`, kind, text);
