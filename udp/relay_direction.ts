@@ -71,12 +71,8 @@ export class UdpDirection {
   #stats: UdpDirectionStats;
   #log: UdpRelayLogEntry[];
   #logLimit: number;
-  #held: {
-    data: Uint8Array;
-    deliver: Deliver;
-    entry: UdpRelayLogEntry;
-    timer: ReturnType<typeof setTimeout>;
-  } | undefined;
+  #held: { data: Uint8Array; deliver: Deliver; entry: UdpRelayLogEntry }[] = [];
+  #holdTimer: ReturnType<typeof setTimeout> | undefined;
   #timers = new Set<ReturnType<typeof setTimeout>>();
   #chain: Promise<void> = Promise.resolve();
   #nextFree = 0;
@@ -134,10 +130,11 @@ export class UdpDirection {
       entry.duplicated = true;
     }
     const delay = (x: number) => Math.max(0, imp.delay + imp.jitter * (2 * x - 1));
-    if (r[2] < imp.reorder && this.#held === undefined) {
-      // Held until the next datagram has gone (or REORDER_HOLD_MS passed: then not reordered).
-      const timer = setTimeout(() => this.#release(false), REORDER_HOLD_MS);
-      this.#held = { data, deliver, entry, timer };
+    if (r[2] < imp.reorder) {
+      // Held until the next datagram that is not held has gone; then sent, all held ones in order.
+      // If none comes within REORDER_HOLD_MS they are sent anyway, and are not counted reordered.
+      this.#held.push({ data, deliver, entry });
+      this.#holdTimer ??= setTimeout(() => this.#release(false), REORDER_HOLD_MS);
       logIt();
       if (duplicate) this.#schedule(data, deliver, delay(r[6]), seq);
       return;
@@ -145,22 +142,21 @@ export class UdpDirection {
     if (entry.truncated !== undefined || entry.corrupted !== undefined || duplicate) logIt();
     this.#schedule(data, deliver, delay(r[5]), seq);
     if (duplicate) this.#schedule(data, deliver, delay(r[6]), seq);
-    if (this.#held) this.#release(true, delay(r[5]));
+    if (this.#held.length > 0) this.#release(true, delay(r[5]));
   }
 
   #release(overtaken: boolean, after = 0): void {
+    clearTimeout(this.#holdTimer);
+    this.#holdTimer = undefined;
     const held = this.#held;
-    if (!held) return;
-    this.#held = undefined;
-    clearTimeout(held.timer);
-    if (overtaken) {
-      this.#stats.reordered++;
-      held.entry.reordered = true;
-      if (this.#log.length < this.#logLimit && !this.#log.includes(held.entry)) {
-        this.#log.push(held.entry);
+    this.#held = [];
+    for (const { data, deliver, entry } of held) {
+      if (overtaken) {
+        this.#stats.reordered++;
+        entry.reordered = true;
       }
+      this.#schedule(data, deliver, after, entry.seq);
     }
-    this.#schedule(held.data, held.deliver, after, held.entry.seq);
   }
 
   #schedule(data: Uint8Array, deliver: Deliver, delay: number, seq: number): void {
@@ -208,8 +204,8 @@ export class UdpDirection {
   /** Drops whatever is still waiting and waits for sends in progress. */
   async close(): Promise<void> {
     this.#closed = true;
-    if (this.#held) clearTimeout(this.#held.timer);
-    this.#held = undefined;
+    clearTimeout(this.#holdTimer);
+    this.#held = [];
     for (const timer of this.#timers) clearTimeout(timer);
     this.#timers.clear();
     await this.#chain;

@@ -25,7 +25,7 @@ import {
   FrameTooLargeError,
 } from "../../framing/mod.ts";
 import { startTcpRelay, type TcpRelay, writeAll } from "../../tcp/mod.ts";
-import { type LessonOptions, main, readSizes, tcpPair, type Verdict } from "./_lesson.ts";
+import { type LessonOptions, main, tcpPair, type Verdict } from "./_lesson.ts";
 
 const hex = (bytes: Uint8Array) => [...bytes].map((b) => b.toString(16).padStart(2, "0")).join(" ");
 const text = new TextEncoder();

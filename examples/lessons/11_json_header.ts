@@ -30,7 +30,7 @@ async function sha256(path: string): Promise<string> {
 /** Runs the lesson. */
 export async function run(options: LessonOptions = {}): Promise<Verdict> {
   const log = options.log ?? (() => {});
-  const dir = await Deno.makeTempDir({ prefix: "sockkit-lesson-k-" });
+  const dir = await Deno.makeTempDir({ dir: "/tmp", prefix: "sockkit-lesson-k-" });
   try {
     const source = `${dir}/${NAME}`;
     await Deno.writeFile(source, Uint8Array.from({ length: SIZE }, (_, i) => (i * 7) % 251));
