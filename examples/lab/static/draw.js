@@ -341,42 +341,54 @@ export function boxTables(run) {
     details.appendChild(
       html("summary", {}, `${row.label}: ${fmt(row.boxes.length)} boxes`),
     );
-    const table = html("table", { class: "boxes", "data-row": row.id });
-    table.appendChild(html("caption", {}, row.label));
-    const head = html("tr");
-    for (const h of ["#", "box", "bytes", "what", "holds", "note"]) {
-      head.appendChild(html("th", { scope: "col" }, h));
+    const build = () => buildTable(row, names);
+    // long tables are built when first opened
+    if (row.boxes.length <= 300) details.appendChild(build());
+    else {
+      details.addEventListener("toggle", () => {
+        if (details.open && !details.querySelector("table")) details.appendChild(build());
+      });
     }
-    table.appendChild(html("thead")).appendChild(head);
-    const body = html("tbody");
-    row.boxes.forEach((box, i) => {
-      const tr = html("tr", { "data-mark": box.mark, "data-size": box.size });
-      const holds = box.messages.length === 0
-        ? "—"
-        : box.messages.length === 1
-        ? names[box.messages[0]]
-        : `${names[box.messages[0]]}–${names[box.messages[box.messages.length - 1]]}`;
-      for (
-        const [text, cls] of [
-          [String(i + 1), "num"],
-          [box.label, ""],
-          [fmt(box.size), "num"],
-          [
-            `${MARKS[box.mark]?.letter ? MARKS[box.mark].letter + " " : ""}${box.mark}`,
-            "",
-          ],
-          [holds, ""],
-          [box.note ?? "", ""],
-        ]
-      ) {
-        tr.appendChild(html("td", cls ? { class: cls } : {}, text));
-      }
-      body.appendChild(tr);
-    });
-    table.appendChild(body);
-    details.appendChild(table);
     return details;
   });
+}
+
+/** One row's boxes as a table. */
+function buildTable(row, names) {
+  const table = html("table", { class: "boxes", "data-row": row.id });
+  table.appendChild(html("caption", {}, row.label));
+  const head = html("tr");
+  for (const h of ["#", "box", "bytes", "what", "holds", "note"]) {
+    head.appendChild(html("th", { scope: "col" }, h));
+  }
+  table.appendChild(html("thead")).appendChild(head);
+  const body = html("tbody");
+  row.boxes.forEach((box, i) => {
+    const tr = html("tr", { "data-mark": box.mark, "data-size": box.size });
+    const holds = box.messages.length === 0
+      ? "—"
+      : box.messages.length === 1
+      ? names[box.messages[0]]
+      : `${names[box.messages[0]]}–${names[box.messages[box.messages.length - 1]]}`;
+    for (
+      const [text, cls] of [
+        [String(i + 1), "num"],
+        [box.label, ""],
+        [fmt(box.size), "num"],
+        [
+          `${MARKS[box.mark]?.letter ? MARKS[box.mark].letter + " " : ""}${box.mark}`,
+          "",
+        ],
+        [holds, ""],
+        [box.note ?? "", ""],
+      ]
+    ) {
+      tr.appendChild(html("td", cls ? { class: cls } : {}, text));
+    }
+    body.appendChild(tr);
+  });
+  table.appendChild(body);
+  return table;
 }
 
 /** The legend: a swatch and the words for every mark. */
