@@ -336,7 +336,10 @@ const empty: Experiment = {
     lines[0] = {
       ok: false,
       name: "TCP raw",
-      text: `the empty message m${at} vanished: write() of 0 bytes sends nothing, no read ` +
+      text:
+        `the empty message (∅, number ${
+          at + 1
+        }) vanished: write() of 0 bytes sends nothing, no read ` +
         `returned 0 bytes before the end (${plural(rawRow.counts.reads, "read")})`,
     };
     lines[1].text += framedGot ? "; the empty one arrived as a frame of 0 bytes" : "";
@@ -347,7 +350,9 @@ const empty: Experiment = {
       verdict: {
         reproduced,
         summary: reproduced
-          ? `message m${at} was empty: raw TCP shows no trace of it, framed TCP and UDP ` +
+          ? `message ${
+            at + 1
+          } of ${count} (∅) was empty: raw TCP shows no trace of it, framed TCP and UDP ` +
             "delivered it as 0 bytes"
           : "not reproduced: the empty message did not behave as claimed",
         lines,
