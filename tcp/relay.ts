@@ -117,6 +117,15 @@ export interface TcpRelayOptions extends TcpImpairments {
    * @default {a random seed, reported in TcpRelay.seed}
    */
   seed?: number;
+  /**
+   * Also log every write the relay makes (`event: "write"`, `bytes`), to replay or compare runs:
+   * with `slice`, the sizes depend only on the seed and the bytes, not on how the OS chunked them
+   * (a piece still short of its size waits up to 20 ms for more bytes once the relay has written
+   * everything before it; a sender that pauses longer mid-piece gets that piece cut there).
+   *
+   * @default {false}
+   */
+  record?: boolean;
   /** Overrides for client → server only. */
   up?: TcpImpairments;
   /** Overrides for server → client only. */
@@ -142,12 +151,23 @@ export interface TcpRelayEvent {
   /** Which direction caused it, if one did. */
   direction?: "up" | "down";
   /** What happened. */
-  event: "open" | "close-after" | "reset-after" | "timeout" | "reset" | "connect-failed" | "closed";
+  event:
+    | "open"
+    | "write"
+    | "close-after"
+    | "reset-after"
+    | "timeout"
+    | "reset"
+    | "connect-failed"
+    | "closed";
   /** Milliseconds since the relay started. */
   time: number;
-  /** For limits: the bytes passed in `direction` when it fired. */
+  /** For limits: the bytes passed in `direction` when it fired; for writes: the write's size. */
   bytes?: number;
 }
+
+/** The most events {@linkcode TcpRelay.log} keeps; later ones are not recorded. */
+const MAX_LOG = 100_000;
 
 const KEYS = [
   "slice",
@@ -268,17 +288,20 @@ export class TcpRelay implements AsyncDisposable {
   #connections = new Set<Promise<void>>();
   #start = performance.now();
   #closing: Promise<void> | undefined;
+  #recordWrites: boolean;
 
   /** @internal Use {@linkcode startTcpRelay}. */
   constructor(
     server: net.Server,
     seed: number,
+    recordWrites: boolean,
     target: { hostname: string; port: number },
     up: ResolvedTcpImpairments,
     down: ResolvedTcpImpairments,
   ) {
     this.#server = server;
     this.#seed = seed;
+    this.#recordWrites = recordWrites;
     const info = server.address() as net.AddressInfo;
     this.#addr = { transport: "tcp", hostname: info.address, port: info.port };
     server.on("connection", (client: net.Socket) => {
@@ -303,12 +326,16 @@ export class TcpRelay implements AsyncDisposable {
     return this.#stats;
   }
 
-  /** What the relay did, in order: opens, limits, resets, timeouts, closes. */
+  /**
+   * What the relay did, in order: opens, limits, resets, timeouts, closes (and every write, with
+   * `record`). At most 100,000 events are kept.
+   */
   get log(): readonly TcpRelayEvent[] {
     return this.#log;
   }
 
   #record(event: Omit<TcpRelayEvent, "time">): void {
+    if (this.#log.length >= MAX_LOG) return;
     this.#log.push({ ...event, time: Math.round(performance.now() - this.#start) });
   }
 
@@ -391,6 +418,9 @@ export class TcpRelay implements AsyncDisposable {
             finish(kind === "reset-after" ? "reset" : "close");
           },
           failed: () => finish("reset"),
+          wrote: this.#recordWrites
+            ? (bytes) => this.#record({ connection: id, direction: dir, event: "write", bytes })
+            : undefined,
         },
       );
     };
@@ -489,6 +519,9 @@ export async function startTcpRelay(options: TcpRelayOptions): Promise<TcpRelay>
   const seed = integer("seed", options.seed ?? randomSeed(), -Number.MAX_SAFE_INTEGER)!;
   const up = resolveImpairments(options, options.up, "up");
   const down = resolveImpairments(options, options.down, "down");
+  if (options.record !== undefined && typeof options.record !== "boolean") {
+    throw new TypeError("record must be a boolean");
+  }
   const server = net.createServer({ allowHalfOpen: true, pauseOnConnect: true });
   server.listen(port, hostname);
   await Promise.race([
@@ -497,5 +530,12 @@ export async function startTcpRelay(options: TcpRelayOptions): Promise<TcpRelay>
       throw error;
     }),
   ]);
-  return new TcpRelay(server, seed, { hostname: targetHost, port: targetPort }, up, down);
+  return new TcpRelay(
+    server,
+    seed,
+    options.record ?? false,
+    { hostname: targetHost, port: targetPort },
+    up,
+    down,
+  );
 }

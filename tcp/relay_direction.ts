@@ -47,10 +47,14 @@ export interface DirectionEvents {
   limit(kind: "close-after" | "reset-after", at: number): void;
   /** The direction's writer failed (the receiver went away). */
   failed(error: unknown): void;
+  /** A write of `bytes` bytes went to the receiver (only when the relay records writes). */
+  wrote?(bytes: number): void;
 }
 
 const HIGH_WATER = 1024 * 1024;
 const LOW_WATER = 256 * 1024;
+/** How long a slice piece still short of its size waits for more bytes. */
+const SLICE_WAIT_MS = 20;
 
 function sleep(ms: number): Promise<void> {
   return ms <= 0 ? Promise.resolve() : new Promise((resolve) => setTimeout(resolve, ms));
@@ -75,6 +79,8 @@ export class RelayDirection {
   #stopped = false;
   #passed = 0;
   #sliceLeft = 0;
+  #sliceRest: Uint8Array = new Uint8Array(0);
+  #sliceTimer: ReturnType<typeof setTimeout> | undefined;
   #lastDue = 0;
   #bandwidthFree = 0;
   /** Settles when the writer is done (ended, stopped or failed). */
@@ -98,6 +104,7 @@ export class RelayDirection {
     src.on("data", (chunk: Uint8Array) => this.#onData(chunk));
     src.on("end", () => {
       this.#flushPending();
+      this.#flushSlice();
       this.#ended = true;
       this.#wake?.();
     });
@@ -108,6 +115,7 @@ export class RelayDirection {
   stop(): void {
     this.#stopped = true;
     clearTimeout(this.#pendingTimer);
+    clearTimeout(this.#sliceTimer);
     this.#queue.length = 0;
     this.#wake?.();
   }
@@ -127,7 +135,7 @@ export class RelayDirection {
       return;
     }
     if (this.#imp.coalesce === undefined && this.#imp.coalesceMs === undefined) {
-      this.#enqueue(chunk);
+      this.#slice(chunk);
       return;
     }
     this.#pending.push(chunk);
@@ -150,7 +158,53 @@ export class RelayDirection {
     }
     this.#pending = [];
     this.#pendingBytes = 0;
-    this.#enqueue(joined);
+    this.#slice(joined);
+  }
+
+  /**
+   * Cuts the stream at offsets drawn from the seed alone, whatever the chunks the OS handed over:
+   * a piece still short waits for more bytes, up to SLICE_WAIT_MS after the writer has caught
+   * up, then goes out as it is.
+   */
+  #slice(bytes: Uint8Array): void {
+    if (!this.#imp.slice) {
+      this.#enqueue(bytes);
+      return;
+    }
+    let buffer = bytes;
+    if (this.#sliceRest.length > 0) {
+      buffer = new Uint8Array(this.#sliceRest.length + bytes.length);
+      buffer.set(this.#sliceRest);
+      buffer.set(bytes, this.#sliceRest.length);
+    }
+    let offset = 0;
+    while (buffer.length - offset >= this.#sliceLeft) {
+      this.#enqueue(buffer.subarray(offset, offset + this.#sliceLeft));
+      offset += this.#sliceLeft;
+      this.#sliceLeft = this.#nextSlice();
+    }
+    this.#sliceRest = buffer.subarray(offset);
+    clearTimeout(this.#sliceTimer); // the wait counts from the last bytes that came
+    this.#sliceTimer = this.#sliceRest.length > 0
+      ? setTimeout(() => this.#sliceWaited(), SLICE_WAIT_MS)
+      : undefined;
+  }
+
+  /** A short piece waited: send it, unless earlier pieces still wait (then it costs nothing to wait on). */
+  #sliceWaited(): void {
+    this.#sliceTimer = undefined;
+    if (this.#queue.length > 0 && !this.#stopped) {
+      this.#sliceTimer = setTimeout(() => this.#sliceWaited(), SLICE_WAIT_MS);
+    } else this.#flushSlice();
+  }
+
+  #flushSlice(): void {
+    clearTimeout(this.#sliceTimer);
+    this.#sliceTimer = undefined;
+    if (this.#sliceRest.length === 0) return;
+    this.#sliceLeft -= this.#sliceRest.length;
+    this.#enqueue(this.#sliceRest);
+    this.#sliceRest = new Uint8Array(0);
   }
 
   #enqueue(bytes: Uint8Array): void {
@@ -185,26 +239,17 @@ export class RelayDirection {
   async #writeItem(bytes: Uint8Array, arrival: number): Promise<void> {
     const imp = this.#imp;
     const limit = imp.resetAfter ?? imp.closeAfter;
-    let offset = 0;
-    while (offset < bytes.length && !this.#stopped) {
-      let length = Math.min(this.#sliceLeft, bytes.length - offset);
-      if (limit !== undefined) length = Math.min(length, limit - this.#passed);
-      const piece = bytes.subarray(offset, offset + length);
-      await this.#wait(arrival, length);
-      if (this.#stopped) return;
-      if (length > 0) await this.#write(piece);
-      offset += length;
-      this.#passed += length;
-      if (imp.slice) {
-        this.#sliceLeft -= length;
-        if (this.#sliceLeft === 0) this.#sliceLeft = this.#nextSlice();
-      }
-      if (limit !== undefined && this.#passed >= limit) {
-        this.#stats.dropped += bytes.length - offset;
-        this.#events.limit(imp.resetAfter !== undefined ? "reset-after" : "close-after", limit);
-        this.stop();
-        return;
-      }
+    const length = limit === undefined
+      ? bytes.length
+      : Math.min(bytes.length, limit - this.#passed);
+    await this.#wait(arrival, length);
+    if (this.#stopped) return;
+    if (length > 0) await this.#write(bytes.subarray(0, length));
+    this.#passed += length;
+    if (limit !== undefined && this.#passed >= limit) {
+      this.#stats.dropped += bytes.length - length;
+      this.#events.limit(imp.resetAfter !== undefined ? "reset-after" : "close-after", limit);
+      this.stop();
     }
   }
 
@@ -235,6 +280,7 @@ export class RelayDirection {
       ? piece.length
       : Math.min(stats.smallestWrite, piece.length);
     stats.largestWrite = Math.max(stats.largestWrite, piece.length);
+    this.#events.wrote?.(piece.length);
     return new Promise((resolve, reject) => {
       this.#dst.write(piece, (error) => error ? reject(error) : resolve());
     });
