@@ -163,6 +163,10 @@ Deno.test("lab: bad settings get HTTP 400 with a message", async () => {
     [{ experiment: "sticky", settings: { colour: "red" } }, /unknown setting "colour"/],
     [{ experiment: "sticky", settings: { count: "500", sizes: "4096" } }, /at most 1 MiB/],
     [{ experiment: "large", settings: { size: "4194304", buffer: "64" } }, /over 8,192 reads/],
+    [
+      { experiment: "leftovers", settings: { commands: "8", sizes: "65536", buffer: "16" } },
+      /over 8,192 reads/,
+    ],
     [{ experiment: "udp-relay", settings: { loss: "1.5" } }, /probability from 0 to 1/],
     [{ experiment: "udp-relay", settings: { count: "2000", pause: "20" } }, /at most 4,000 ms/],
     [{ experiment: "nope" }, /unknown experiment "nope"/],

@@ -9,7 +9,7 @@
 import { connectFramed, listenFramed, writeAll } from "../../tcp/mod.ts";
 import { fmt, frameRow, pause, plural, Random, type Scope, sentBoxes, streamRow } from "./boxes.ts";
 import type { Experiment } from "./model.ts";
-import { COMMON, type SizeRange } from "./settings.ts";
+import { COMMON, SettingsError, type SizeRange } from "./settings.ts";
 import { closeQuietly, HOST } from "./transports.ts";
 
 /** One read of the raw client: its size and the command it was read for (-1: after the last). */
@@ -165,6 +165,12 @@ export const leftovers: Experiment = {
     const count = values.commands as number, buffer = values.buffer as number;
     const random = new Random(values.seed as number);
     const range = values.sizes as SizeRange;
+    if (count * range.max / buffer > 8192) {
+      throw new SettingsError(
+        `buffer: ${fmt(count * range.max)} B of output read ${fmt(buffer)} B at a time is over ` +
+          "8,192 reads; use a larger buffer or smaller outputs",
+      );
+    }
     const replies = Array.from(
       { length: count },
       (_, k) => reply(k, random.int(range.min, range.max)),
