@@ -7,7 +7,7 @@
  *
  * The relay uses `node:net` sockets because Deno's own `Deno.Conn` cannot send a TCP reset:
  * it has no `SO_LINGER`, and closing it with unread data in the receive buffer was measured to
- * end the peer's stream with a plain FIN here. `node:net`'s `resetAndDestroy()` (SO_LINGER 0)
+ * end the peer's stream with a plain FIN on Linux. `node:net`'s `resetAndDestroy()` (SO_LINGER 0)
  * makes the peer's next read fail with `ConnectionReset`.
  *
  * @module
