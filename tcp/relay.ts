@@ -7,7 +7,7 @@
  *
  * The relay uses `node:net` sockets because Deno's own `Deno.Conn` cannot send a TCP reset:
  * it has no `SO_LINGER`, and closing it with unread data in the receive buffer was measured to
- * end the peer's stream with a plain FIN here. `node:net`'s `resetAndDestroy()` (SO_LINGER 0)
+ * end the peer's stream with a plain FIN on Linux. `node:net`'s `resetAndDestroy()` (SO_LINGER 0)
  * makes the peer's next read fail with `ConnectionReset`.
  *
  * @module
@@ -165,6 +165,9 @@ export interface TcpRelayEvent {
   /** For limits: the bytes passed in `direction` when it fired; for writes: the write's size. */
   bytes?: number;
 }
+
+/** How long a closing socket may take to flush before it is destroyed. */
+const CLOSE_GRACE_MS = 1000;
 
 /** The most events {@linkcode TcpRelay.log} keeps; later ones are not recorded. */
 const MAX_LOG = 100_000;
@@ -396,7 +399,12 @@ export class TcpRelay implements AsyncDisposable {
       directions.forEach((d) => d.stop());
       for (const socket of [client, server]) {
         if (how === "reset") socket.resetAndDestroy();
-        else socket.end(() => socket.destroy());
+        else {
+          // FIN after what was written; a peer that never reads cannot hold the socket open.
+          const force = setTimeout(() => socket.destroy(), CLOSE_GRACE_MS);
+          socket.once("close", () => clearTimeout(force));
+          socket.end(() => socket.destroy());
+        }
       }
     };
     const make = (
@@ -425,15 +433,14 @@ export class TcpRelay implements AsyncDisposable {
       );
     };
     const directions = [make("up", client, server, up), make("down", server, client, down)];
-    // A reset from one peer is passed on as a reset to the other.
+    // A peer's reset (or any socket error) is passed on as a reset to the other peer.
     for (const [socket, other] of [[client, server], [server, client]] as const) {
-      socket.on("error", (error: { code?: string }) => {
-        if (error.code === "ECONNRESET" && !over) {
-          this.#record({ connection: id, event: "reset" });
-          over = true;
-          directions.forEach((d) => d.stop());
-          other.resetAndDestroy();
-        }
+      socket.on("close", (hadError: boolean) => {
+        if (!hadError || over) return;
+        this.#record({ connection: id, event: "reset" });
+        over = true;
+        directions.forEach((d) => d.stop());
+        other.resetAndDestroy();
       });
     }
     for (const [dir, imp] of [["up", up], ["down", down]] as const) {

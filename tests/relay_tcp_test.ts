@@ -248,3 +248,20 @@ Deno.test({
     assert.notDeepEqual(await writes(78, [3000]), first);
   },
 });
+
+Deno.test({
+  name: "relay: a reset from one peer is passed on to the other as a reset",
+  permissions,
+  async fn() {
+    using server = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+    // client → outer (no impairment) → inner (resets after 10 bytes up) → server
+    await using inner = await startTcpRelay({ target: server.addr, up: { resetAfter: 10 } });
+    await using outer = await startTcpRelay({ target: inner.addr });
+    using client = await Deno.connect(outer.addr);
+    using _conn = await server.accept();
+    await client.write(new Uint8Array(100));
+    const error = await client.read(new Uint8Array(10)).then(() => undefined, (e) => e);
+    assert.ok(error instanceof Deno.errors.ConnectionReset, String(error));
+    assert.ok(outer.log.some((e) => e.event === "reset"));
+  },
+});
