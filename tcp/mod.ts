@@ -47,3 +47,4 @@ export type {
   FrameOptions,
   LengthFormat,
 } from "../framing/mod.ts";
+export * from "./relay.ts";

@@ -36,3 +36,4 @@ export {
   type JoinMulticastOptions,
   type MulticastMembership,
 } from "./multicast.ts";
+export * from "./relay.ts";
