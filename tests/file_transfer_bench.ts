@@ -235,7 +235,7 @@ async function main(): Promise<void> {
     const rows: { kind: string; place?: string; label: string }[] = [
       {
         kind: "raw64",
-        label: "raw TCP, memory → memory (64 KiB writes and reads): the issue's base",
+        label: "raw TCP, memory → memory (64 KiB writes and reads)",
       },
       { kind: "raw", label: "raw TCP, memory → memory (1 MiB writes, 256 KiB reads)" },
     ];

@@ -3,11 +3,14 @@
  * varint lengths), in one run: decode of back-to-back frames fed in 64 KiB chunks, and encoding
  * of many frames. Prints one table with ratios. `deno task bench framing_peers`.
  *
+ * It lives in its own folder with its own `deno.json` and `deno.lock`, so that the npm package is
+ * fetched only by this benchmark: the library, the demo and the tests need no package registry.
+ *
  * @module
  */
 
 import * as lp from "it-length-prefixed";
-import { encodeFrames, FrameBatchEncoder, FrameDecoder, FrameFormat } from "../framing/mod.ts";
+import { encodeFrames, FrameBatchEncoder, FrameDecoder, FrameFormat } from "../../framing/mod.ts";
 
 const CHUNK = 64 * 1024;
 const STREAM_BYTES = 8 * 1024 * 1024;
