@@ -8,12 +8,11 @@
  * sockkit's framed connection, the very same API as over TCP (`transport: "unix"`), gives back
  * the ten messages as sent.
  *
- * Deno checks a unix socket against `--allow-net=unix:<exact path>`, so the lesson uses one
- * fixed path, {@linkcode SOCKET_PATH}, and refuses to run while another program listens there.
+ * Deno checks a unix socket against `--allow-net=unix:<exact path>`, so the lesson uses fixed
+ * paths, {@linkcode SOCKET_PATHS}: the first one no other program listens on.
  *
  * ```sh
- * deno run --allow-read=/tmp --allow-write=/tmp --allow-net=unix:/tmp/sockkit-lesson-n.sock \
- *   examples/lessons/14_unix_socket.ts
+ * deno task lessons --only n -v   # the permissions for all four paths are in deno.json
  * ```
  *
  * @module
@@ -24,29 +23,42 @@ import { type LessonOptions, main, readSizes, sleep, type Verdict } from "./_les
 const MESSAGES = ["ls", "pwd", "whoami", "date", "uptime", "id", "df", "free", "w", "who"];
 const encoder = new TextEncoder();
 const total = MESSAGES.reduce((n, m) => n + m.length, 0);
-/** The socket file the lesson listens on. */
-export const SOCKET_PATH = "/tmp/sockkit-lesson-n.sock";
+/** The socket files the lesson may use. */
+export const SOCKET_PATHS: readonly string[] = [0, 1, 2, 3].map((i) =>
+  `/tmp/sockkit-lesson-n-${i}.sock`
+);
 
-/** Removes a stale socket file left by an earlier run; throws if someone listens on it. */
-async function clear(path: string): Promise<void> {
-  try {
-    (await Deno.connect({ transport: "unix", path })).close();
-  } catch {
-    await Deno.remove(path).catch(() => {});
-    return;
+/** Runs `use` on the first socket file nobody listens on (removing one left by a crash). */
+async function onFreePath<T>(use: (path: string) => Promise<T>): Promise<T> {
+  for (const path of SOCKET_PATHS) {
+    try {
+      (await Deno.connect({ transport: "unix", path })).close();
+      continue; // another program listens here
+    } catch {
+      await Deno.remove(path).catch(() => {}); // stale or absent
+    }
+    let mine = true;
+    try {
+      return await use(path);
+    } catch (error) {
+      if (!(error instanceof Deno.errors.AddrInUse)) throw error;
+      mine = false; // someone took it in between
+    } finally {
+      if (mine) await Deno.remove(path).catch(() => {});
+    }
   }
-  throw new Error(`${path} is in use by another program`);
+  throw new Error(`all of ${SOCKET_PATHS.join(", ")} are in use`);
 }
 
 /** Raw stream socket on a file: written back to back, read late. */
-async function raw(path: string): Promise<{ reads: number[]; isSocket: boolean }> {
+async function raw(path: string): Promise<{ reads: number[]; isSocket: boolean; path: string }> {
   using listener = Deno.listen({ transport: "unix", path });
   const isSocket = (await Deno.stat(path)).isSocket === true;
   using client = await Deno.connect({ transport: "unix", path });
   using server = await listener.accept();
   for (const m of MESSAGES) await client.write(encoder.encode(m));
   await sleep(20);
-  return { reads: await readSizes(server, total), isSocket };
+  return { reads: await readSizes(server, total), isSocket, path };
 }
 
 /** The same messages over a framed connection on a socket file. */
@@ -64,12 +76,8 @@ async function framed(path: string): Promise<string[]> {
 /** Runs the lesson. */
 export async function run(options: LessonOptions = {}): Promise<Verdict> {
   const log = options.log ?? (() => {});
-  const path = SOCKET_PATH;
-  await clear(path);
-  const { reads, isSocket } = await raw(path);
-  await clear(path);
-  const got = await framed(path);
-  await clear(path);
+  const { reads, isSocket, path } = await onFreePath(raw);
+  const got = await onFreePath(framed);
   log(`${path} is ${isSocket ? "a socket file" : "NOT a socket file"} while it listens`);
   log(
     `raw AF_UNIX stream: ${MESSAGES.length} writes → ${reads.length} read(s) of ${
