@@ -2,7 +2,8 @@
  * The README as a new user meets it: a project of their own, outside this repository, whose
  * `deno.json` is the README's (with `"links"` pointing at this checkout), and in it every
  * TypeScript block of the README, type-checked, and run when it needs no outside peer (blocks
- * fenced as `ts ignore` are only type-checked). Nothing may come from the network: the children
+ * fenced as `ts ignore` are only type-checked; a block needing more than `--allow-net=127.0.0.1`
+ * names the permissions in its fence: `ts allow-read allow-write`). Nothing may come from the network: the children
  * run with an empty `DENO_DIR`, `--cached-only`, and registries pointed at a closed port.
  *
  * @module
@@ -133,6 +134,9 @@ Deno.test({
           "--no-npm",
           "--no-prompt",
           "--allow-net=127.0.0.1",
+          ...block.attrs.filter((a) => /^allow-(read|write|run|env|sys)$/.test(a)).map((a) =>
+            `--${a}`
+          ),
           block.file,
         ]);
         assert.equal(ran.code, 0, `README.md:${block.line} failed:\n${ran.out}\n${ran.err}`);
