@@ -7,34 +7,20 @@
  */
 
 import type { FrameFormat } from "../framing/frame_format.ts";
-import { FrameDecoder } from "../framing/frame_decoder.ts";
 import {
   type Envelope,
   type EnvelopeBody,
   envelopeChunks,
   type EnvelopeHeader,
   type EnvelopeOptions,
-  parseEnvelopeHeader,
-  type ResolvedEnvelopeOptions,
-  resolveEnvelopeOptions,
 } from "../framing/envelope.ts";
-import {
-  CorruptFrameError,
-  FrameError,
-  FrameTooLargeError,
-  TruncatedFrameError,
-} from "../framing/errors.ts";
 import { checkConnOptions, type FramedConnOptions } from "./conn_options.ts";
 import { ReadSide } from "./read_side.ts";
 import { WriteQueue } from "./write_queue.ts";
 import { frameReadable, frameWritable } from "./conn_streams.ts";
+import { FrameReceiver } from "./frame_receiver.ts";
 
 export type { FramedConnOptions } from "./conn_options.ts";
-
-interface EnvelopeReading {
-  resolved: ResolvedEnvelopeOptions;
-  decoder: FrameDecoder;
-}
 
 /** TLS handshakes started when a `FramedConn` wrapped a `Deno.TlsConn` (see serveFramed). */
 const handshakes = new WeakMap<FramedConn, Promise<void>>();
@@ -121,13 +107,8 @@ export class FramedConn implements AsyncDisposable, AsyncIterable<Uint8Array> {
   readonly format: FrameFormat;
 
   #read: ReadSide;
+  #receiver: FrameReceiver;
   #write: WriteQueue;
-  #receiving = false;
-  #bodyActive = false;
-  #readError: unknown = undefined;
-  #ended = false;
-  #envelopes = new WeakMap<EnvelopeOptions, EnvelopeReading>();
-  #defaultEnvelope: EnvelopeReading | undefined;
   #readable: ReadableStream<Uint8Array> | undefined;
   #writable: WritableStream<Uint8Array> | undefined;
 
@@ -163,6 +144,16 @@ export class FramedConn implements AsyncDisposable, AsyncIterable<Uint8Array> {
     const onTimeout = (error: unknown) => this.#destroy(error);
     this.#read = new ReadSide(conn, { ...checked, onTimeout });
     this.#write = new WriteQueue(conn, { ...checked, onTimeout });
+    const state = { closed: () => this.#closed, failure: () => this.#failure };
+    this.#receiver = new FrameReceiver(this.#read, {
+      get closed() {
+        return state.closed();
+      },
+      get failure() {
+        return state.failure();
+      },
+      destroy: () => this.#destroy(undefined),
+    });
     const tls = conn as Partial<Deno.TlsConn>;
     if (typeof tls.handshake === "function") {
       // Deno closes a TLS connection whose handshake never started only when the peer acts:
@@ -246,17 +237,7 @@ export class FramedConn implements AsyncDisposable, AsyncIterable<Uint8Array> {
    * @throws {Deno.errors.ConnectionReset} When the peer reset the connection between frames.
    */
   receive(): Promise<Uint8Array | null> {
-    const misuse = this.#checkReceive();
-    if (misuse !== undefined) return Promise.reject(misuse);
-    // fast path: the next frame is already in the read buffer
-    let frame: Uint8Array | undefined;
-    try {
-      frame = this.#read.nextBuffered();
-    } catch (error) {
-      return Promise.reject(this.#readFailed(error));
-    }
-    if (frame !== undefined) return Promise.resolve(frame);
-    return this.#receiving_(() => this.#read.readFrame());
+    return this.#receiver.receive();
   }
 
   /**
@@ -269,19 +250,8 @@ export class FramedConn implements AsyncDisposable, AsyncIterable<Uint8Array> {
    * @throws {TruncatedFrameError | FrameTooLargeError | CorruptFrameError | TimeoutError} As
    *   {@linkcode FramedConn.prototype.receive}.
    */
-  async receiveEnvelope(options?: EnvelopeOptions): Promise<Envelope | null> {
-    const misuse = this.#checkReceive();
-    if (misuse !== undefined) throw misuse;
-    const { resolved, decoder } = this.#envelopeReading(options);
-    const json = await this.#receiving_(() => this.#read.readFrame(decoder));
-    if (json === null) return null;
-    let parsed: { header: EnvelopeHeader; bodyLength: number };
-    try {
-      parsed = parseEnvelopeHeader(json, resolved);
-    } catch (error) {
-      throw this.#readFailed(error);
-    }
-    return { ...parsed, body: this.#body(parsed.bodyLength) };
+  receiveEnvelope(options?: EnvelopeOptions): Promise<Envelope | null> {
+    return this.#receiver.receiveEnvelope(options);
   }
 
   /**
@@ -303,112 +273,6 @@ export class FramedConn implements AsyncDisposable, AsyncIterable<Uint8Array> {
         ),
       return: (): Promise<IteratorResult<Uint8Array>> => Promise.resolve(done),
     };
-  }
-
-  #checkReceive(): unknown {
-    if (this.#receiving) {
-      return new TypeError(
-        "receive() is already waiting on this connection: receive from one place at a time",
-      );
-    }
-    if (this.#bodyActive) {
-      return new TypeError(
-        "the previous envelope's body is still unread: read it to the end or cancel it first",
-      );
-    }
-    if (this.#readError !== undefined) return this.#readError;
-    if (this.#closed) {
-      return this.#failure ?? new Deno.errors.BadResource("the connection is closed");
-    }
-    return undefined;
-  }
-
-  async #receiving_<T>(read: () => Promise<T | null>): Promise<T | null> {
-    if (this.#ended) return null;
-    this.#receiving = true;
-    try {
-      const value = await read();
-      if (value === null) {
-        if (this.#closed) throw this.#closedWhileWaiting();
-        this.#ended = true;
-        if (this.#read.resetError !== undefined) throw this.#read.resetError;
-      }
-      return value;
-    } catch (error) {
-      throw this.#readFailed(error);
-    } finally {
-      this.#receiving = false;
-    }
-  }
-
-  #closedWhileWaiting(): unknown {
-    return this.#failure ??
-      new Deno.errors.Interrupted("the connection was closed while receive() waited");
-  }
-
-  #readFailed(error: unknown): unknown {
-    if (error instanceof TypeError) return error;
-    if (this.#failure !== undefined) return this.#readError = this.#failure;
-    if (this.#closed && !(error instanceof FrameError)) {
-      return this.#closedWhileWaiting();
-    }
-    if (
-      error instanceof FrameTooLargeError || error instanceof CorruptFrameError ||
-      error instanceof TruncatedFrameError
-    ) {
-      this.#destroy(undefined);
-    }
-    this.#readError = error;
-    return error;
-  }
-
-  #envelopeReading(options?: EnvelopeOptions): EnvelopeReading {
-    const make = (): EnvelopeReading => {
-      const resolved = resolveEnvelopeOptions(options);
-      return { resolved, decoder: new FrameDecoder(resolved.headerFormat) };
-    };
-    if (options === undefined) return this.#defaultEnvelope ??= make();
-    let reading = this.#envelopes.get(options);
-    if (reading === undefined) this.#envelopes.set(options, reading = make());
-    return reading;
-  }
-
-  #body(length: number): ReadableStream<Uint8Array> {
-    let remaining = length;
-    if (length === 0) return new ReadableStream({ start: (controller) => controller.close() });
-    this.#bodyActive = true;
-    const end = () => this.#bodyActive = false;
-    return new ReadableStream<Uint8Array>({
-      pull: async (controller) => {
-        const piece = await this.#receiving_(() => this.#read.readRaw(remaining))
-          .catch((error) => {
-            end();
-            throw error;
-          });
-        if (piece === null) {
-          end();
-          controller.error(new TruncatedFrameError(length, length - remaining, "body"));
-          return;
-        }
-        remaining -= piece.length;
-        controller.enqueue(piece);
-        if (remaining === 0) {
-          end();
-          controller.close();
-        }
-      },
-      cancel: async () => {
-        try {
-          while (remaining > 0) {
-            const n = await this.#read.skipRaw(remaining);
-            if (n === 0) break;
-            remaining -= n;
-          }
-        } finally {
-          end();
-        }
-      },
-    }, { highWaterMark: 0 });
   }
 
   // ---------------------------------------------------------------- sending
