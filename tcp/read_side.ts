@@ -270,12 +270,16 @@ export class ReadSide {
   async #fill(inFrame: boolean): Promise<boolean> {
     const pending = this.#end - this.#start;
     const length = this.#buf.length;
-    if (pending === 0 && !this.#lent) {
+    if (pending === 0 && !this.#lent && length === this.#size) {
       this.#start = this.#end = 0;
-    } else if (length - this.#end < length >>> 2) {
-      if (this.#lent) {
-        // views of this buffer are out there: leave it to them, carry the pending bytes over
-        const fresh = new Uint8Array(this.#size);
+    } else if (
+      length - this.#end < length >>> 2 ||
+      (!this.#lent && length !== this.#size && pending <= this.#size >>> 1)
+    ) {
+      if (this.#lent || length !== this.#size) {
+        // views of this buffer are out there (leave it to them), or bulk reads asked for a
+        // bigger one, or small reads for the base size again: carry the pending bytes over
+        const fresh = new Uint8Array(Math.max(this.#size, pending * 2));
         fresh.set(this.#buf.subarray(this.#start, this.#end));
         this.#buf = fresh;
         this.#lent = false;
