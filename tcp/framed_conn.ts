@@ -7,34 +7,20 @@
  */
 
 import type { FrameFormat } from "../framing/frame_format.ts";
-import { FrameDecoder } from "../framing/frame_decoder.ts";
 import {
   type Envelope,
   type EnvelopeBody,
   envelopeChunks,
   type EnvelopeHeader,
   type EnvelopeOptions,
-  parseEnvelopeHeader,
-  type ResolvedEnvelopeOptions,
-  resolveEnvelopeOptions,
 } from "../framing/envelope.ts";
-import {
-  CorruptFrameError,
-  FrameError,
-  FrameTooLargeError,
-  TruncatedFrameError,
-} from "../framing/errors.ts";
 import { checkConnOptions, type FramedConnOptions } from "./conn_options.ts";
 import { ReadSide } from "./read_side.ts";
 import { WriteQueue } from "./write_queue.ts";
 import { frameReadable, frameWritable } from "./conn_streams.ts";
+import { FrameReceiver } from "./frame_receiver.ts";
 
 export type { FramedConnOptions } from "./conn_options.ts";
-
-interface EnvelopeReading {
-  resolved: ResolvedEnvelopeOptions;
-  decoder: FrameDecoder;
-}
 
 /** TLS handshakes started when a `FramedConn` wrapped a `Deno.TlsConn` (see serveFramed). */
 const handshakes = new WeakMap<FramedConn, Promise<void>>();
@@ -121,17 +107,8 @@ export class FramedConn implements AsyncDisposable, AsyncIterable<Uint8Array> {
   readonly format: FrameFormat;
 
   #read: ReadSide;
+  #receiver: FrameReceiver;
   #write: WriteQueue;
-  #receiving = false;
-  #bodyActive = false;
-  #bodyLength = 0;
-  #bodyLeft = 0;
-  /** Whether the last envelope's body was read to its end (`readBodyInto` then returns null). */
-  #bodyEnded = false;
-  #readError: unknown = undefined;
-  #ended = false;
-  #envelopes = new WeakMap<EnvelopeOptions, EnvelopeReading>();
-  #defaultEnvelope: EnvelopeReading | undefined;
   #readable: ReadableStream<Uint8Array> | undefined;
   #writable: WritableStream<Uint8Array> | undefined;
 
@@ -167,6 +144,16 @@ export class FramedConn implements AsyncDisposable, AsyncIterable<Uint8Array> {
     const onTimeout = (error: unknown) => this.#destroy(error);
     this.#read = new ReadSide(conn, { ...checked, onTimeout });
     this.#write = new WriteQueue(conn, { ...checked, onTimeout });
+    const state = { closed: () => this.#closed, failure: () => this.#failure };
+    this.#receiver = new FrameReceiver(this.#read, {
+      get closed() {
+        return state.closed();
+      },
+      get failure() {
+        return state.failure();
+      },
+      destroy: () => this.#destroy(undefined),
+    });
     const tls = conn as Partial<Deno.TlsConn>;
     if (typeof tls.handshake === "function") {
       // Deno closes a TLS connection whose handshake never started only when the peer acts:
@@ -201,6 +188,14 @@ export class FramedConn implements AsyncDisposable, AsyncIterable<Uint8Array> {
   /** Bytes queued for writing and not yet written. */
   get queuedBytes(): number {
     return this.#write.queuedBytes;
+  }
+
+  /**
+   * Bytes read from the peer so far, headers included (a server's handshake pool drops the
+   * connection that has sent the least first).
+   */
+  get receivedBytes(): number {
+    return this.#read.receivedBytes;
   }
 
   /** Bytes received and not yet handed out as frames. */
@@ -250,17 +245,7 @@ export class FramedConn implements AsyncDisposable, AsyncIterable<Uint8Array> {
    * @throws {Deno.errors.ConnectionReset} When the peer reset the connection between frames.
    */
   receive(): Promise<Uint8Array | null> {
-    const misuse = this.#checkReceive();
-    if (misuse !== undefined) return Promise.reject(misuse);
-    // fast path: the next frame is already in the read buffer
-    let frame: Uint8Array | undefined;
-    try {
-      frame = this.#read.nextBuffered();
-    } catch (error) {
-      return Promise.reject(this.#readFailed(error));
-    }
-    if (frame !== undefined) return Promise.resolve(frame);
-    return this.#receiving_(() => this.#read.readFrame());
+    return this.#receiver.receive();
   }
 
   /**
@@ -273,155 +258,8 @@ export class FramedConn implements AsyncDisposable, AsyncIterable<Uint8Array> {
    * @throws {TruncatedFrameError | FrameTooLargeError | CorruptFrameError | TimeoutError} As
    *   {@linkcode FramedConn.prototype.receive}.
    */
-  async receiveEnvelope(options?: EnvelopeOptions): Promise<Envelope | null> {
-    const misuse = this.#checkReceive();
-    if (misuse !== undefined) throw misuse;
-    const { resolved, decoder } = this.#envelopeReading(options);
-    const json = await this.#receiving_(() => this.#read.readFrame(decoder));
-    if (json === null) return null;
-    let parsed: { header: EnvelopeHeader; bodyLength: number };
-    try {
-      parsed = parseEnvelopeHeader(json, resolved);
-    } catch (error) {
-      throw this.#readFailed(error);
-    }
-    return { ...parsed, body: this.#body(parsed.bodyLength) };
-  }
-
-  /**
-   * Receives frames until the end of the stream, or until this side closes the connection.
-   * Leaving the loop early does not close the connection.
-   *
-   * @returns An iterator of frames.
-   */
-  [Symbol.asyncIterator](): AsyncIterator<Uint8Array> {
-    const done: IteratorReturnResult<undefined> = { done: true, value: undefined };
-    return {
-      next: (): Promise<IteratorResult<Uint8Array>> =>
-        this.receive().then(
-          (frame) => frame === null ? done : { done: false, value: frame },
-          (error) => {
-            if (this.#closed && this.#failure === undefined && isClosedHere(error)) return done;
-            throw error;
-          },
-        ),
-      return: (): Promise<IteratorResult<Uint8Array>> => Promise.resolve(done),
-    };
-  }
-
-  #checkReceive(): unknown {
-    if (this.#receiving) {
-      return new TypeError(
-        "receive() is already waiting on this connection: receive from one place at a time",
-      );
-    }
-    if (this.#bodyActive) {
-      return new TypeError(
-        "the previous envelope's body is still unread: read it to the end or cancel it first",
-      );
-    }
-    if (this.#readError !== undefined) return this.#readError;
-    if (this.#closed) {
-      return this.#failure ?? new Deno.errors.BadResource("the connection is closed");
-    }
-    return undefined;
-  }
-
-  async #receiving_<T>(read: () => Promise<T | null>): Promise<T | null> {
-    if (this.#ended) return null;
-    this.#receiving = true;
-    try {
-      const value = await read();
-      if (value === null) {
-        if (this.#closed) throw this.#closedWhileWaiting();
-        this.#ended = true;
-        if (this.#read.resetError !== undefined) throw this.#read.resetError;
-      }
-      return value;
-    } catch (error) {
-      throw this.#readFailed(error);
-    } finally {
-      this.#receiving = false;
-    }
-  }
-
-  #closedWhileWaiting(): unknown {
-    return this.#failure ??
-      new Deno.errors.Interrupted("the connection was closed while receive() waited");
-  }
-
-  #readFailed(error: unknown): unknown {
-    if (error instanceof TypeError) return error;
-    if (this.#failure !== undefined) return this.#readError = this.#failure;
-    if (this.#closed && !(error instanceof FrameError)) {
-      return this.#closedWhileWaiting();
-    }
-    if (
-      error instanceof FrameTooLargeError || error instanceof CorruptFrameError ||
-      error instanceof TruncatedFrameError
-    ) {
-      this.#destroy(undefined);
-    }
-    this.#readError = error;
-    return error;
-  }
-
-  #envelopeReading(options?: EnvelopeOptions): EnvelopeReading {
-    const make = (): EnvelopeReading => {
-      const resolved = resolveEnvelopeOptions(options);
-      return { resolved, decoder: new FrameDecoder(resolved.headerFormat) };
-    };
-    if (options === undefined) return this.#defaultEnvelope ??= make();
-    let reading = this.#envelopes.get(options);
-    if (reading === undefined) this.#envelopes.set(options, reading = make());
-    return reading;
-  }
-
-  #body(length: number): ReadableStream<Uint8Array> {
-    this.#bodyLength = this.#bodyLeft = length;
-    this.#bodyEnded = length === 0;
-    if (length === 0) return new ReadableStream({ start: (controller) => controller.close() });
-    this.#bodyActive = true;
-    const end = () => this.#bodyActive = false;
-    return new ReadableStream<Uint8Array>({
-      pull: async (controller) => {
-        if (this.#bodyLeft === 0) {
-          // read to its end with readBodyInto
-          controller.close();
-          return;
-        }
-        const piece = await this.#receiving_(() => this.#read.readRaw(this.#bodyLeft))
-          .catch((error) => {
-            end();
-            throw error;
-          });
-        if (piece === null) {
-          end();
-          controller.error(
-            new TruncatedFrameError(length, length - this.#bodyLeft, "body"),
-          );
-          return;
-        }
-        this.#bodyLeft -= piece.length;
-        controller.enqueue(piece);
-        if (this.#bodyLeft === 0) {
-          end();
-          this.#bodyEnded = true;
-          controller.close();
-        }
-      },
-      cancel: async () => {
-        try {
-          while (this.#bodyLeft > 0) {
-            const n = await this.#read.skipRaw(this.#bodyLeft);
-            if (n === 0) break;
-            this.#bodyLeft -= n;
-          }
-        } finally {
-          end();
-        }
-      },
-    }, { highWaterMark: 0 });
+  receiveEnvelope(options?: EnvelopeOptions): Promise<Envelope | null> {
+    return this.#receiver.receiveEnvelope(options);
   }
 
   /**
@@ -455,30 +293,29 @@ export class FramedConn implements AsyncDisposable, AsyncIterable<Uint8Array> {
    * assert.deepEqual(buffer, new Uint8Array([1, 2, 3, 4, 5]));
    * ```
    */
-  async readBodyInto(target: Uint8Array): Promise<number | null> {
-    if (!(target instanceof Uint8Array)) throw new TypeError("target must be a Uint8Array");
-    if (this.#bodyEnded) return null;
-    if (!this.#bodyActive) throw new TypeError("no envelope body is being received");
-    if (target.length === 0) return 0;
-    const into = target.subarray(0, Math.min(target.length, this.#bodyLeft));
-    const n = await this.#receiving_(() => this.#read.readInto(into)).catch((error) => {
-      this.#bodyActive = false;
-      throw error;
-    });
-    if (n === null) {
-      this.#bodyActive = false;
-      throw new TruncatedFrameError(
-        this.#bodyLength,
-        this.#bodyLength - this.#bodyLeft,
-        "body",
-      );
-    }
-    this.#bodyLeft -= n;
-    if (this.#bodyLeft === 0) {
-      this.#bodyActive = false;
-      this.#bodyEnded = true;
-    }
-    return n;
+  readBodyInto(target: Uint8Array): Promise<number | null> {
+    return this.#receiver.readBodyInto(target);
+  }
+
+  /**
+   * Receives frames until the end of the stream, or until this side closes the connection.
+   * Leaving the loop early does not close the connection.
+   *
+   * @returns An iterator of frames.
+   */
+  [Symbol.asyncIterator](): AsyncIterator<Uint8Array> {
+    const done: IteratorReturnResult<undefined> = { done: true, value: undefined };
+    return {
+      next: (): Promise<IteratorResult<Uint8Array>> =>
+        this.receive().then(
+          (frame) => frame === null ? done : { done: false, value: frame },
+          (error) => {
+            if (this.#closed && this.#failure === undefined && isClosedHere(error)) return done;
+            throw error;
+          },
+        ),
+      return: (): Promise<IteratorResult<Uint8Array>> => Promise.resolve(done),
+    };
   }
 
   // ---------------------------------------------------------------- sending

@@ -65,6 +65,7 @@ export class ReadSide {
   /** Whether `#decoder` holds `#buf[#start, #end)` (the fast path between frames). */
   #loaded = false;
   #eof = false;
+  #received = 0;
   #reset: unknown = undefined;
   #frameStart = -1;
   #stopped = false;
@@ -98,7 +99,12 @@ export class ReadSide {
     return this.#reset;
   }
 
-  /** Bytes read and not yet handed out. */
+  /** Bytes read from the connection so far. */
+  get receivedBytes(): number {
+    return this.#received;
+  }
+
+  /** Bytes received and not yet handed out. */
   get bufferedLength(): number {
     return this.#loaded ? this.#decoder.bufferedLength : this.#end - this.#start;
   }
@@ -288,12 +294,16 @@ export class ReadSide {
   async #fill(inFrame: boolean): Promise<boolean> {
     const pending = this.#end - this.#start;
     const length = this.#buf.length;
-    if (pending === 0 && !this.#lent) {
+    if (pending === 0 && !this.#lent && length === this.#size) {
       this.#start = this.#end = 0;
-    } else if (length - this.#end < length >>> 2) {
-      if (this.#lent) {
-        // views of this buffer are out there: leave it to them, carry the pending bytes over
-        const fresh = new Uint8Array(this.#size);
+    } else if (
+      length - this.#end < length >>> 2 ||
+      (!this.#lent && length !== this.#size && pending <= this.#size >>> 1)
+    ) {
+      if (this.#lent || length !== this.#size) {
+        // views of this buffer are out there (leave it to them), or bulk reads asked for a
+        // bigger one, or small reads for the base size again: carry the pending bytes over
+        const fresh = new Uint8Array(Math.max(this.#size, pending * 2));
         fresh.set(this.#buf.subarray(this.#start, this.#end));
         this.#buf = fresh;
         this.#lent = false;
@@ -335,6 +345,7 @@ export class ReadSide {
     try {
       const n = await this.#reader.read(target);
       if (n === null) this.#eof = true;
+      else this.#received += n;
       return n;
     } catch (error) {
       if (
