@@ -64,8 +64,8 @@ export interface ServeFramedOptions<T = undefined> extends ListenFramedOptions {
   handshakeTimeout?: number;
   /**
    * The most connections in their handshake at once. When a new one arrives and the pool is
-   * full, the oldest still in its handshake is dropped to make room: a flood of sockets that
-   * never prove themselves cannot keep a real client out for more than a moment.
+   * full, the one whose peer has sent the fewest bytes (the oldest of those) is dropped to make
+   * room: a flood of sockets that never prove themselves cannot keep a real client out for more than a moment.
    *
    * @default {64}
    */

@@ -1,6 +1,6 @@
 /**
  * The pool of connections that have not yet proven themselves: a deadline from accept, and a
- * fixed number of slots where the oldest is dropped to admit a newcomer.
+ * fixed number of slots where the one that has sent least (the oldest of those) is dropped to admit a newcomer.
  *
  * @module
  */
@@ -16,10 +16,11 @@ interface Entry {
 
 /**
  * Runs handshake steps under a deadline, at most `max` at once. When a step starts while the
- * pool is full, the oldest running one is dropped (its connection aborted): an attacker who opens
- * sockets and never proves anything only pushes earlier such sockets out, and a real client
- * finishes its handshake within its slot's lifetime, which is at least the time it takes `max`
- * newer connections to arrive.
+ * pool is full, one running step is dropped (its connection aborted): the one whose peer has sent
+ * the fewest bytes, the oldest of those. An attacker who opens sockets and sends nothing only
+ * pushes out earlier silent sockets; a real client that has sent its first bytes stays until its
+ * handshake ends or its deadline passes. (An attacker who also sends bytes competes on how much
+ * it sends, and still cannot hold a slot past `handshakeTimeout`.)
  */
 export class HandshakePool {
   #max: number;
@@ -53,12 +54,12 @@ export class HandshakePool {
    */
   async run<T>(conn: FramedConn, step: () => Promise<T>): Promise<T> {
     if (this.#entries.size >= this.#max) {
-      const oldest = this.#entries.values().next().value!;
+      const victim = this.#victim();
       const cause = new Error(
-        `the handshake pool (${this.#max} slots) was full: the oldest handshake was dropped to admit a new connection`,
+        `the handshake pool (${this.#max} slots) was full: the handshake that had sent the least was dropped to admit a new connection`,
       );
-      oldest.drop(
-        new TimeoutError("handshake", Math.round(performance.now() - oldest.started), { cause }),
+      victim.drop(
+        new TimeoutError("handshake", Math.round(performance.now() - victim.started), { cause }),
       );
     }
     let timer: ReturnType<typeof setTimeout> | undefined;
@@ -88,6 +89,22 @@ export class HandshakePool {
       clearTimeout(timer);
       this.#entries.delete(entry!);
     }
+  }
+
+  /**
+   * The connection to drop for a newcomer: the one whose peer has sent the fewest bytes, the
+   * oldest of those. A socket that connects and stays silent is dropped before a client that has
+   * started its handshake, however fast new silent sockets arrive.
+   */
+  #victim(): Entry {
+    let victim: Entry | undefined;
+    for (const entry of this.#entries) {
+      if (victim === undefined || entry.conn.receivedBytes < victim.conn.receivedBytes) {
+        victim = entry;
+        if (victim.conn.receivedBytes === 0) break;
+      }
+    }
+    return victim!;
   }
 
   /** Drops every connection still in its handshake (at shutdown). */

@@ -15,7 +15,7 @@
  * | `frameTimeout` | 30 s | dropped when a started frame is not complete 30 s after its first byte (slowloris) |
  * | `writeTimeout` | 30 s | dropped when it takes no bytes for 30 s while a send waits (a peer that never reads) |
  * | `handshakeTimeout` | 10 s | dropped when the TLS handshake and the `handshake` step are not done 10 s after accept |
- * | `maxHandshakes` | 64 | when 64 connections are in their handshake, the oldest is dropped to admit a new one |
+ * | `maxHandshakes` | 64 | when 64 connections are in their handshake, the one that has sent least (oldest first) is dropped to admit a new one |
  * | `maxConnections` | 1024 | past the handshake, at most 1024 handlers run; then accepting pauses |
  * | `gracePeriod` | 5 s | on shutdown, handlers get 5 s to finish, then their connections are closed |
  *

@@ -117,3 +117,43 @@ Deno.test({
     );
   },
 });
+
+Deno.test({
+  name: "attack: a full handshake pool drops a silent socket before one that has started",
+  permissions: NET,
+  async fn() {
+    const errors: unknown[] = [];
+    await using server = serveFramed({
+      port: 0,
+      maxHandshakes: 2,
+      // the handshake is two frames: the first shows progress, the second proves
+      async handshake(conn) {
+        await conn.receive();
+        await conn.receive();
+      },
+      async handler(conn) {
+        await conn.send(text.encode("welcome"));
+      },
+      onError: (error) => errors.push(error),
+    });
+    const port = server.addr.port;
+    // the real client, first in the pool, has sent half of its handshake
+    await using client = await connectFramed({ port });
+    await client.send(text.encode("hello"));
+    while (server.handshakes < 1) await new Promise((resolve) => setTimeout(resolve, 5));
+    // wait until the server has read it (the pool judges by bytes received)
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    // a silent socket takes the second slot, then a newcomer needs one
+    const silent = await Deno.connect({ hostname: "127.0.0.1", port });
+    while (server.handshakes < 2) await new Promise((resolve) => setTimeout(resolve, 5));
+    const newcomer = await Deno.connect({ hostname: "127.0.0.1", port });
+    // the silent socket is the one dropped (the client is older, but has sent bytes)
+    const buf = new Uint8Array(16);
+    assert.equal(await silent.read(buf), null);
+    await client.send(text.encode("proof"));
+    assert.equal(untext.decode((await client.receive())!), "welcome");
+    silent.close();
+    newcomer.close();
+    assert.ok(errors.some((e) => e instanceof TimeoutError && e.kind === "handshake"));
+  },
+});

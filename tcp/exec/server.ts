@@ -71,7 +71,7 @@ function logFailure(s: SessionSettings, error: unknown, remote: string | undefin
 /**
  * Serves remote commands on TCP (or TLS), on the framed transport. Each connection proves it
  * holds the token (HMAC-SHA256 challenge–response over fresh nonces) in the transport's
- * handshake pool: its own deadline and slots, the oldest dropped when full, so sockets that never
+ * handshake pool: its own deadline and slots, the one that has sent least dropped when full, so sockets that never
  * authenticate cannot keep a token holder out. Then it runs commands one after another: argv
  * without a shell (or shell lines with `shell: true`), each in its own process group with a
  * timeout, an output cap and a cleared environment, the output streamed back as it is produced.

@@ -98,7 +98,7 @@ export interface RemoteExecServerOptions {
   maxConnections?: number;
   /**
    * The most connections still in the handshake (TLS and authentication) at once; when full,
-   * the oldest is dropped to make room, so unauthenticated sockets cannot keep a token holder
+   * the one that has sent least is dropped to make room, so unauthenticated sockets cannot keep a token holder
    * out.
    *
    * @default {64}
