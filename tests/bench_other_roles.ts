@@ -99,14 +99,29 @@ function decode(mode: string, ms: number): void {
     }
   }
   const chunks = makeStream(64 * 1024, bytes);
-  const faults = minorFaults();
   const ours: number[] = [];
   const hand: number[] = [];
+  const faults = { sockkit: 0, hand: 0 };
+  const bytesDone = { sockkit: 0, hand: 0 };
+  const side = (name: "sockkit" | "hand", fn: () => number, into: number[]) => {
+    const before = minorFaults();
+    const started = performance.now();
+    const perSecond = rate(fn, chunks.length * CHUNK, ms / 6);
+    bytesDone[name] += perSecond * (performance.now() - started) / 1000;
+    faults[name] += minorFaults() - before;
+    into.push(perSecond);
+  };
   for (let round = 0; round < 3; round++) {
-    ours.push(rate(() => sockkitDecode(chunks), chunks.length * CHUNK, ms / 3));
-    hand.push(rate(() => handLoop(chunks), chunks.length * CHUNK, ms / 3));
+    side("sockkit", () => sockkitDecode(chunks), ours);
+    side("hand", () => handLoop(chunks), hand);
   }
-  answer({ sockkit: median(ours), hand: median(hand), minorFaults: minorFaults() - faults });
+  const perGiB = (name: "sockkit" | "hand") => faults[name] / (bytesDone[name] / 1024 ** 3);
+  answer({
+    sockkit: median(ours),
+    hand: median(hand),
+    sockkitFaults: perGiB("sockkit"),
+    handFaults: perGiB("hand"),
+  });
 }
 
 /**
@@ -151,6 +166,7 @@ async function udpSend(mode: string, port: number, count: number): Promise<void>
   const data = new Uint8Array(64).fill(9);
   const to = { hostname: "127.0.0.1", port };
   let started: number;
+  const cpu = cpuMicros();
   if (mode === "raw") {
     const conn = Deno.listenDatagram({ hostname: "127.0.0.1", port: 0, transport: "udp" });
     const addr: Deno.NetAddr = { transport: "udp", ...to };
@@ -162,7 +178,8 @@ async function udpSend(mode: string, port: number, count: number): Promise<void>
     started = performance.now();
     for (let i = 0; i < count; i++) await socket.send(data, to);
   }
-  answer({ sent: count, seconds: (performance.now() - started) / 1000 });
+  const seconds = (performance.now() - started) / 1000;
+  answer({ sent: count, seconds, cpuSeconds: (cpuMicros() - cpu) / 1e6 });
 }
 
 /** `file-recv <dir>`: receives one file (sockkit wire), timed from the accepted connection. */

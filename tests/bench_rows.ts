@@ -280,7 +280,7 @@ function decodeRow(mode: "fresh" | "after"): Row {
       },
       {
         key: "faults",
-        unit: "minor faults/GiB (both)",
+        unit: "minor faults/GiB",
         digits: 0,
         better: "lower",
         goal: "(profile)",
@@ -292,11 +292,9 @@ function decodeRow(mode: "fresh" | "after"): Row {
         const child = spawn(OTHER, "decode", [mode, sizes.decodeMs], "none");
         const r = await child.next();
         await child.end();
-        const bytes = (r.sockkit + r.hand) * (sizes.decodeMs / 1000);
-        const faults = faultsPerGiB(r.minorFaults, bytes);
         return {
-          ours: { rate: r.sockkit / 1e9, faults },
-          anchor: { rate: r.hand / 1e9, faults },
+          ours: { rate: r.sockkit / 1e9, faults: r.sockkitFaults },
+          anchor: { rate: r.hand / 1e9, faults: r.handFaults },
         };
       }),
   };
@@ -428,6 +426,22 @@ const udp: Row = {
       goal: "≤ raw (within raw's range)",
       met: (ours, anchor) => median(ours) <= Math.max(...anchor),
     },
+    {
+      key: "txUs",
+      unit: "sender CPU µs/datagram",
+      digits: 2,
+      better: "lower",
+      goal: "(profile)",
+      met: () => true,
+    },
+    {
+      key: "rxUs",
+      unit: "receiver CPU µs/datagram",
+      digits: 2,
+      better: "lower",
+      goal: "(profile)",
+      met: () => true,
+    },
   ],
   pair(sizes, anchorFirst) {
     const side = (mode: string) => async () => {
@@ -435,7 +449,12 @@ const udp: Row = {
         [OTHER, "udp-recv", [mode]],
         (port) => [OTHER, "udp-send", [mode, port, sizes.datagrams]],
       );
-      return { rate: tx.sent / tx.seconds / 1e3, loss: (100 * (tx.sent - rx.received)) / tx.sent };
+      return {
+        rate: tx.sent / tx.seconds / 1e3,
+        loss: (100 * (tx.sent - rx.received)) / tx.sent,
+        txUs: (tx.cpuSeconds * 1e6) / tx.sent,
+        rxUs: (rx.cpuSeconds * 1e6) / Math.max(1, rx.received),
+      };
     };
     return inOrder(anchorFirst, side("sockkit"), side("raw"));
   },
@@ -461,7 +480,8 @@ export async function iperf3(seconds: number): Promise<number | undefined> {
         String(seconds),
         "-J",
       ]);
-      if (run.ok) return JSON.parse(run.stdout).end.sum_received.bits_per_second / 8;
+      const bits = run.ok ? JSON.parse(run.stdout).end?.sum_received?.bits_per_second : undefined;
+      if (typeof bits === "number") return bits / 8;
       await new Promise((resolve) => setTimeout(resolve, 20));
     }
     return undefined;
