@@ -8,7 +8,8 @@
  * `deno task bench` (about 5 minutes), `deno task bench --quick` (about 1 minute).
  * Options: `--rounds N`, `--only id,id` (row ids: 64k 1m small pingpong echo decode-fresh
  * decode-after file udp), `--file-mib N` (file transfer size), `--json` (one more line: every
- * round's figures).
+ * round's figures), `--cpu-prof DIR` (a V8 CPU profile of every child process into DIR; summarise
+ * them with `tests/bench_profile.ts DIR`).
  *
  * The older per-area benchmarks (`framing_bench.ts`, `framing_peers_bench.ts`, `tcp_bench.ts`,
  * `udp_bench.ts`, `file_transfer_bench.ts`) run on their own with `deno run`; `--files name…`
@@ -18,7 +19,7 @@
  */
 
 import { parseArgs } from "node:util";
-import { spread } from "./bench_proc.ts";
+import { profileChildrenInto, spread } from "./bench_proc.ts";
 import { type BenchSizes, iperf3, ROWS, type Sample } from "./bench_rows.ts";
 
 const { values: options, positionals } = parseArgs({
@@ -29,6 +30,7 @@ const { values: options, positionals } = parseArgs({
     rounds: { type: "string" },
     only: { type: "string" },
     "file-mib": { type: "string" },
+    "cpu-prof": { type: "string" },
     json: { type: "boolean", default: false },
     files: { type: "boolean", default: false },
   },
@@ -77,6 +79,7 @@ const sizes: BenchSizes = quick
     datagrams: 150_000,
     iperfSeconds: 2,
   };
+if (options["cpu-prof"] !== undefined) profileChildrenInto(options["cpu-prof"]);
 if (options["file-mib"] !== undefined) sizes.fileBytes = Number(options["file-mib"]) * MiB;
 const rounds = Number(options.rounds ?? (quick ? 3 : 5));
 if (!Number.isInteger(rounds) || rounds < 1) throw new RangeError("--rounds must be ≥ 1");

@@ -22,6 +22,19 @@ export interface BenchChild {
   kill(): void;
 }
 
+let profileDir: string | undefined;
+let profiled = 0;
+
+/**
+ * Makes every later child write a V8 CPU profile into `dir` (`deno run --cpu-prof`); read them
+ * with `tests/bench_profile.ts`.
+ *
+ * @param dir A directory; each child writes into its own `<role>-<first arg>-<n>` in it.
+ */
+export function profileChildrenInto(dir: string): void {
+  profileDir = dir;
+}
+
 /** How long a child may live: every bench child stops by itself well before this. */
 const CHILD_LIMIT_MS = 120_000;
 
@@ -50,6 +63,9 @@ export function spawnChild(
       "run",
       "--unstable-net",
       ...flags,
+      ...(profileDir === undefined
+        ? []
+        : ["--cpu-prof", `--cpu-prof-dir=${profileDir}/${role}-${args[0]}-${++profiled}`]),
       new URL(file, import.meta.url).pathname,
       role,
       ...args.map(String),
