@@ -12,8 +12,8 @@
  * them with `tests/bench_profile.ts DIR`).
  *
  * The older per-area benchmarks (`framing_bench.ts`, `framing_peers_bench.ts`, `tcp_bench.ts`,
- * `udp_bench.ts`, `file_transfer_bench.ts`) run on their own with `deno run`; `--files name…`
- * runs them from here.
+ * `udp_bench.ts`, `file_transfer_bench.ts`) run on their own with `deno run`, or by name from
+ * here: `deno task bench framing tcp`.
  *
  * @module
  */
@@ -32,7 +32,6 @@ const { values: options, positionals } = parseArgs({
     "file-mib": { type: "string" },
     "cpu-prof": { type: "string" },
     json: { type: "boolean", default: false },
-    files: { type: "boolean", default: false },
   },
 });
 
@@ -43,7 +42,17 @@ async function runFiles(names: string[]): Promise<number> {
     const file = new URL(`./${name}_bench.ts`, import.meta.url).pathname;
     console.log(`\n=== ${name}_bench.ts ===`);
     const { code } = await new Deno.Command(Deno.execPath(), {
-      args: ["run", "--unstable-net", "--allow-all", file],
+      args: [
+        "run",
+        "--unstable-net",
+        "--allow-net=127.0.0.1,[::1]",
+        "--allow-read",
+        "--allow-write",
+        "--allow-run",
+        "--allow-env",
+        "--allow-sys",
+        file,
+      ],
       stdout: "inherit",
       stderr: "inherit",
     }).output();
@@ -52,7 +61,7 @@ async function runFiles(names: string[]): Promise<number> {
   return failed;
 }
 
-if (options.files) Deno.exit(await runFiles(positionals) === 0 ? 0 : 1);
+if (positionals.length > 0) Deno.exit(await runFiles(positionals) === 0 ? 0 : 1);
 
 const MiB = 1024 * 1024;
 const quick = options.quick;
