@@ -65,8 +65,15 @@ function median(values: number[]): number {
   return s.length % 2 ? s[s.length >> 1] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
 }
 
-function ratioAtLeast(goal: number): Metric["met"] {
-  return (_o, _a, ratios) => median(ratios) >= goal;
+/** A figure whose goal is a ratio to the anchor (higher is better). */
+function atLeast(key: string, unit: string, digits: number, goal: number): Metric {
+  const met: Metric["met"] = (_o, _a, ratios) => median(ratios) >= goal;
+  return { key, unit, digits, better: "higher", goal: `≥ ${goal}×`, met };
+}
+
+/** A figure shown to explain the others (lower is better), without a goal of its own. */
+function profile(key: string, unit: string, digits: number): Metric {
+  return { key, unit, digits, better: "lower", goal: "(profile)", met: () => true };
 }
 
 async function inOrder(
@@ -113,8 +120,8 @@ function bulkRow(id: string, frame: number, title: string, anchor: string): Row 
       rate: rx.bytes / rx.seconds / 1e9,
       rxFaults: faultsPerGiB(rx.minorFaults, rx.bytes),
       txFaults: faultsPerGiB(tx.minorFaults, rx.bytes),
-      rxCpu: rx.cpuSeconds / rx.seconds,
-      txCpu: tx.cpuSeconds / rx.seconds,
+      rxCpu: rx.cpuSeconds / (rx.bytes / GiB),
+      txCpu: tx.cpuSeconds / (rx.bytes / GiB),
     };
   };
   return {
@@ -123,30 +130,11 @@ function bulkRow(id: string, frame: number, title: string, anchor: string): Row 
     ours: `FramedConn.send → FramedConn.receive, sender and receiver in two processes`,
     anchor,
     metrics: [
-      {
-        key: "rate",
-        unit: "GB/s",
-        digits: 2,
-        better: "higher",
-        goal: "≥ 0.9×",
-        met: ratioAtLeast(0.9),
-      },
-      {
-        key: "rxFaults",
-        unit: "rx minor faults/GiB",
-        digits: 0,
-        better: "lower",
-        goal: "(profile)",
-        met: () => true,
-      },
-      {
-        key: "txFaults",
-        unit: "tx minor faults/GiB",
-        digits: 0,
-        better: "lower",
-        goal: "(profile)",
-        met: () => true,
-      },
+      atLeast("rate", "GB/s", 2, 0.9),
+      profile("rxFaults", "rx minor faults/GiB", 0),
+      profile("txFaults", "tx minor faults/GiB", 0),
+      profile("rxCpu", "rx CPU s/GiB", 3),
+      profile("txCpu", "tx CPU s/GiB", 3),
     ],
     pair: (sizes, anchorFirst) =>
       inOrder(anchorFirst, () => side("framed")(sizes), () => side("raw")(sizes)),
@@ -159,22 +147,8 @@ const smallReceive: Row = {
   ours: "FramedConn.receive() per frame; the sender writes pre-encoded frames 1 MiB at a time",
   anchor: "bare zero-copy loop (views into a fresh 256 KiB slab, frames handed out in an array)",
   metrics: [
-    {
-      key: "rate",
-      unit: "M frames/s",
-      digits: 2,
-      better: "higher",
-      goal: "≥ 0.6×",
-      met: ratioAtLeast(0.6),
-    },
-    {
-      key: "nsPerFrame",
-      unit: "CPU ns/frame",
-      digits: 0,
-      better: "lower",
-      goal: "(profile)",
-      met: () => true,
-    },
+    atLeast("rate", "M frames/s", 2, 0.6),
+    profile("nsPerFrame", "CPU ns/frame", 0),
   ],
   pair(sizes, anchorFirst) {
     const side = (mode: string) => async () => {
@@ -195,22 +169,19 @@ const pingPong: Row = {
   ours: "FramedConn send + receive on both ends, one connection, two processes",
   anchor: "raw Deno write + read of 36 B on both ends",
   metrics: [
-    {
-      key: "rate",
-      unit: "k round trips/s",
-      digits: 1,
-      better: "higher",
-      goal: "≥ 0.9×",
-      met: ratioAtLeast(0.9),
-    },
+    atLeast("rate", "k round trips/s", 1, 0.9),
+    profile("cpu", "CPU µs/round trip, both ends", 1),
   ],
   pair(sizes, anchorFirst) {
     const side = (mode: string) => async () => {
-      const [, client] = await stream(
+      const [server, client] = await stream(
         [TCP, "pong", [mode]],
         (port) => [TCP, "ping", [mode, port, sizes.pings]],
       );
-      return { rate: client.roundTrips / client.seconds / 1e3 };
+      return {
+        rate: client.roundTrips / client.seconds / 1e3,
+        cpu: ((server.cpuSeconds + client.cpuSeconds) * 1e6) / client.roundTrips,
+      };
     };
     return inOrder(anchorFirst, side("framed"), side("raw"));
   },
@@ -222,14 +193,7 @@ const echoClients: Row = {
   ours: "serveFramed echo server; the same raw clients, all in one other process",
   anchor: "raw Deno echo server (a 4 KiB read buffer per connection)",
   metrics: [
-    {
-      key: "rate",
-      unit: "k round trips/s",
-      digits: 1,
-      better: "higher",
-      goal: "≥ 0.85×",
-      met: ratioAtLeast(0.85),
-    },
+    atLeast("rate", "k round trips/s", 1, 0.85),
     {
       key: "kbPerConn",
       unit: "server KB/conn, idle after 1 round trip",
@@ -238,6 +202,7 @@ const echoClients: Row = {
       goal: "≤ 40 KB",
       met: (ours) => median(ours) <= 40,
     },
+    profile("cpu", "server CPU µs/round trip", 1),
   ],
   pair(sizes, anchorFirst) {
     const side = (mode: string) => () =>
@@ -247,14 +212,17 @@ const echoClients: Row = {
         const clients = spawn(TCP, "echo-clients", [port, sizes.echoClients, sizes.echoRounds]);
         await clients.next();
         await server.command("rss");
-        const { rss: idle } = await server.next();
+        const { rss: idle, cpu: cpuBefore } = await server.next();
         await clients.command("go");
         const result = await clients.next();
+        await server.command("rss");
+        const { cpu: cpuAfter } = await server.next();
         await clients.end();
         await server.end();
         return {
           rate: result.roundTrips / result.seconds / 1e3,
           kbPerConn: (idle - before) / sizes.echoClients / 1e3,
+          cpu: (cpuAfter - cpuBefore) / result.roundTrips,
         };
       });
     return inOrder(anchorFirst, side("sockkit"), side("raw"));
@@ -270,22 +238,8 @@ function decodeRow(mode: "fresh" | "after"): Row {
     ours: "FrameDecoder.push, 32 MiB a pass, in memory",
     anchor: "hand zero-copy loop",
     metrics: [
-      {
-        key: "rate",
-        unit: "GB/s",
-        digits: 2,
-        better: "higher",
-        goal: "≥ 0.8×",
-        met: ratioAtLeast(0.8),
-      },
-      {
-        key: "faults",
-        unit: "minor faults/GiB",
-        digits: 0,
-        better: "lower",
-        goal: "(profile)",
-        met: () => true,
-      },
+      atLeast("rate", "GB/s", 2, 0.8),
+      profile("faults", "minor faults/GiB", 0),
     ],
     pair: (sizes) =>
       withChildren(async (spawn) => {
@@ -352,14 +306,7 @@ const fileTransfer: Row = {
   ours: "sendFiles → receiveFiles, sockkit wire (SHA-256 both sides, fsync, rename), two processes",
   anchor: "nc -N → nc -l > file (netcat-openbsd, no hash)",
   metrics: [
-    {
-      key: "rate",
-      unit: "MB/s",
-      digits: 0,
-      better: "higher",
-      goal: "≥ 0.9×",
-      met: ratioAtLeast(0.9),
-    },
+    atLeast("rate", "MB/s", 0, 0.9),
   ],
   async unavailable() {
     if (!(await runProgram("sh", ["-c", "command -v nc"])).ok) {
@@ -410,14 +357,7 @@ const udp: Row = {
   ours: "DatagramSocket: one awaited send each → receive(), two processes",
   anchor: "raw Deno.listenDatagram: send → receive(buffer) into one reused buffer",
   metrics: [
-    {
-      key: "rate",
-      unit: "k sent/s",
-      digits: 1,
-      better: "higher",
-      goal: "≥ 0.9×",
-      met: ratioAtLeast(0.9),
-    },
+    atLeast("rate", "k sent/s", 1, 0.9),
     {
       key: "loss",
       unit: "loss %",
@@ -426,22 +366,8 @@ const udp: Row = {
       goal: "≤ raw (within raw's range)",
       met: (ours, anchor) => median(ours) <= Math.max(...anchor),
     },
-    {
-      key: "txUs",
-      unit: "sender CPU µs/datagram",
-      digits: 2,
-      better: "lower",
-      goal: "(profile)",
-      met: () => true,
-    },
-    {
-      key: "rxUs",
-      unit: "receiver CPU µs/datagram",
-      digits: 2,
-      better: "lower",
-      goal: "(profile)",
-      met: () => true,
-    },
+    profile("txUs", "sender CPU µs/datagram", 2),
+    profile("rxUs", "receiver CPU µs/datagram", 2),
   ],
   pair(sizes, anchorFirst) {
     const side = (mode: string) => async () => {

@@ -166,6 +166,7 @@ async function pong(mode: string): Promise<void> {
   using listener = listen();
   const conn = await listener.accept();
   conn.setNoDelay(true);
+  const cpu = cpuMicros();
   if (mode === "raw") {
     const message = new Uint8Array(4 + SMALL);
     while (await readFull(conn, message)) await writeAll(conn, message);
@@ -176,7 +177,7 @@ async function pong(mode: string): Promise<void> {
       await framed.send(f);
     }
   }
-  answer({});
+  answer({ cpuSeconds: (cpuMicros() - cpu) / 1e6 });
 }
 
 /** `ping raw|framed <port> <count>`: one 32 B message, wait for its echo, `count` times. */
@@ -210,6 +211,7 @@ async function ping(mode: string, port: number, count: number): Promise<void> {
  */
 async function echoServer(mode: string, maxConnections: number): Promise<void> {
   const rss = () => Deno.memoryUsage().rss;
+  const usage = () => ({ rss: rss(), cpu: cpuMicros() });
   let stop: () => Promise<void>;
   if (mode === "raw") {
     const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
@@ -233,7 +235,7 @@ async function echoServer(mode: string, maxConnections: number): Promise<void> {
         })();
       }
     })();
-    answer({ port: listener.addr.port, rss: rss() });
+    answer({ port: listener.addr.port, ...usage() });
     stop = async () => {
       listener.close();
       await accepting.catch(() => {});
@@ -251,10 +253,10 @@ async function echoServer(mode: string, maxConnections: number): Promise<void> {
       },
       onError() {},
     });
-    answer({ port: (server.addr as Deno.NetAddr).port, rss: rss() });
+    answer({ port: (server.addr as Deno.NetAddr).port, ...usage() });
     stop = () => server.shutdown();
   }
-  while (await nextCommand() !== null) answer({ rss: rss() });
+  while (await nextCommand() !== null) answer(usage());
   await stop();
 }
 
