@@ -8,7 +8,15 @@
 import { CorruptFrameError, FrameTooLargeError, TruncatedFrameError } from "../framing/errors.ts";
 
 /** Which deadline expired: see {@linkcode TimeoutError}. */
-export type TimeoutKind = "connect" | "idle" | "frame";
+export type TimeoutKind = "connect" | "idle" | "frame" | "write" | "handshake";
+
+const WHAT: Record<TimeoutKind, string> = {
+  connect: "connecting",
+  idle: "connection idle: no data received",
+  frame: "frame incomplete",
+  write: "peer not reading: a write made no progress",
+  handshake: "handshake not finished",
+};
 
 /**
  * A deadline expired; the connection was closed (Deno has no socket timeouts, so sockkit races
@@ -19,6 +27,13 @@ export type TimeoutKind = "connect" | "idle" | "frame";
  * - `"idle"`: no byte arrived within `idleTimeout` while waiting for a frame.
  * - `"frame"`: a frame started arriving but was not complete within `frameTimeout` (a slowloris
  *   peer that sends a header and then stalls).
+ * - `"write"`: the peer took no bytes for `writeTimeout` while a send or flush waited (a peer
+ *   that asks for data and never reads).
+ * - `"handshake"`: a server's connection did not finish its TLS handshake and its `handshake`
+ *   step (e.g. authentication) within `handshakeTimeout` of being accepted.
+ *
+ * The DOMException named `"TimeoutError"` that `AbortSignal.timeout()` gives is the same
+ * condition from the web platform: {@linkcode connectionErrorKind} calls both `"timeout"`.
  *
  * @example Telling the kind apart
  * ```ts
@@ -45,12 +60,10 @@ export class TimeoutError extends Error {
    * @param options The cause.
    */
   constructor(kind: TimeoutKind, timeout: number, options?: ErrorOptions) {
-    const what = kind === "connect"
-      ? "connecting"
-      : kind === "idle"
-      ? "connection idle: no data received"
-      : "frame incomplete";
-    super(`${what} for ${timeout} ms (${kind} timeout); the connection was closed`, options);
+    super(
+      `${WHAT[kind] ?? kind} for ${timeout} ms (${kind} timeout); the connection was closed`,
+      options,
+    );
     this.name = "TimeoutError";
     this.kind = kind;
     this.timeout = timeout;
@@ -59,7 +72,8 @@ export class TimeoutError extends Error {
 
 /**
  * What went wrong with a connection, as told by {@linkcode connectionErrorKind}:
- * - `"timeout-connect"`, `"timeout-idle"`, `"timeout-frame"`: a {@linkcode TimeoutError}.
+ * - `"timeout"`: a deadline expired: a {@linkcode TimeoutError} (its `kind` says which), or a
+ *   `DOMException` named `TimeoutError` (from `AbortSignal.timeout()`).
  * - `"refused"`: nothing listens there (`Deno.errors.ConnectionRefused`; Python's
  *   `ConnectionRefusedError`, `connect_ex` → `ECONNREFUSED`).
  * - `"reset"`: the peer reset the connection (`Deno.errors.ConnectionReset`,
@@ -75,9 +89,7 @@ export class TimeoutError extends Error {
  * - `"unknown"`: anything else.
  */
 export type ConnectionErrorKind =
-  | "timeout-connect"
-  | "timeout-idle"
-  | "timeout-frame"
+  | "timeout"
   | "refused"
   | "reset"
   | "broken-pipe"
@@ -106,13 +118,14 @@ export type ConnectionErrorKind =
  * assert.equal(connectionErrorKind(new Deno.errors.ConnectionRefused("x")), "refused");
  * assert.equal(connectionErrorKind(new Deno.errors.ConnectionReset("x")), "reset");
  * assert.equal(connectionErrorKind(new Deno.errors.BrokenPipe("x")), "broken-pipe");
- * assert.equal(connectionErrorKind(new TimeoutError("frame", 10)), "timeout-frame");
+ * assert.equal(connectionErrorKind(new TimeoutError("frame", 10)), "timeout");
+ * assert.equal(connectionErrorKind(new DOMException("late", "TimeoutError")), "timeout");
  * assert.equal(connectionErrorKind(new TruncatedFrameError(8, 3, "body")), "truncated");
  * assert.equal(connectionErrorKind(new Error("?")), "unknown");
  * ```
  */
 export function connectionErrorKind(error: unknown): ConnectionErrorKind {
-  if (error instanceof TimeoutError) return `timeout-${error.kind}`;
+  if (error instanceof TimeoutError) return "timeout";
   if (error instanceof TruncatedFrameError) return "truncated";
   if (error instanceof FrameTooLargeError) return "too-large";
   if (error instanceof CorruptFrameError) return "corrupt";
@@ -127,7 +140,10 @@ export function connectionErrorKind(error: unknown): ConnectionErrorKind {
     return "closed";
   }
   if (error instanceof Deno.errors.NotFound) return "not-found";
-  if (error instanceof DOMException && error.name === "AbortError") return "aborted";
+  if (error instanceof DOMException) {
+    if (error.name === "TimeoutError") return "timeout";
+    if (error.name === "AbortError") return "aborted";
+  }
   return "unknown";
 }
 

@@ -4,13 +4,16 @@
  * @module
  */
 
-import {
-  checkConnOptions,
-  checkTimeout,
-  FramedConn,
-  type FramedConnOptions,
-} from "./framed_conn.ts";
+import { checkConnOptions, checkTimeout, type FramedConnOptions } from "./conn_options.ts";
+import { FramedConn } from "./framed_conn.ts";
 import { TimeoutError } from "./errors.ts";
+import {
+  type ClientTlsOptions,
+  connectTlsOver,
+  listenTls,
+  type ServerTlsOptions,
+  tlsOptionsOf,
+} from "./tls.ts";
 
 /** Options of {@linkcode connectFramed}: where to connect, plus every connection option. */
 export interface ConnectFramedOptions extends FramedConnOptions {
@@ -37,6 +40,15 @@ export interface ConnectFramedOptions extends FramedConnOptions {
    * @default {Infinity}
    */
   connectTimeout?: number;
+  /**
+   * Speak TLS: `true` trusts the system's CAs; an object names extra CA certificates (PEM) and the
+   * name the server's certificate must carry (by default `hostname`). The TLS handshake runs
+   * within `connectTimeout`; a server that does not speak TLS fails it at once with a clear
+   * error. TCP only.
+   *
+   * @default {undefined}
+   */
+  tls?: ClientTlsOptions | true;
 }
 
 /** Options of {@linkcode listenFramed}: where to listen, plus options for accepted connections. */
@@ -63,6 +75,13 @@ export interface ListenFramedOptions extends Omit<FramedConnOptions, "signal"> {
   path?: string;
   /** Closes the listener when aborted (accepted connections stay open). */
   signal?: AbortSignal;
+  /**
+   * Speak TLS with this certificate chain and key (PEM). Each accepted connection starts its TLS
+   * handshake at once. TCP only.
+   *
+   * @default {undefined}
+   */
+  tls?: ServerTlsOptions;
 }
 
 function transportOf(options: { transport?: string; path?: string }): "tcp" | "unix" {
@@ -123,6 +142,8 @@ export async function connectFramed(options: ConnectFramedOptions): Promise<Fram
   const transport = transportOf(options);
   const connectTimeout = checkTimeout("connectTimeout", options.connectTimeout);
   checkConnOptions(options);
+  const tls = options.tls === undefined ? undefined : tlsOptionsOf(options.tls, "client");
+  if (tls !== undefined && transport !== "tcp") throw new TypeError("tls is for TCP connections");
   const outer = options.signal;
   outer?.throwIfAborted();
   const controller = new AbortController();
@@ -138,6 +159,9 @@ export async function connectFramed(options: ConnectFramedOptions): Promise<Fram
       const port = checkPort(options.port, true);
       const hostname = stripBrackets(options.hostname ?? "127.0.0.1");
       conn = await Deno.connect({ transport: "tcp", hostname, port, signal: controller.signal });
+      if (tls !== undefined) {
+        conn = await connectTlsOver(conn as Deno.TcpConn, hostname, port, tls, controller.signal);
+      }
     } else {
       const connecting = Deno.connect({ transport: "unix", path: options.path! });
       conn = await new Promise<Deno.Conn>((resolve, reject) => {
@@ -204,14 +228,15 @@ export function listenFramed(options: ListenFramedOptions = {}): FramedListener 
   }
   const transport = transportOf(options);
   checkConnOptions(options);
+  const tls = options.tls === undefined ? undefined : tlsOptionsOf(options.tls, "server");
+  if (tls !== undefined && transport !== "tcp") throw new TypeError("tls is for TCP listeners");
   options.signal?.throwIfAborted();
-  const listener = transport === "tcp"
-    ? Deno.listen({
-      transport: "tcp",
-      hostname: stripBrackets(options.hostname ?? "127.0.0.1"),
-      port: checkPort(options.port, false),
-    })
-    : Deno.listen({ transport: "unix", path: options.path! });
+  const hostname = stripBrackets(options.hostname ?? "127.0.0.1");
+  const listener = transport === "unix"
+    ? Deno.listen({ transport: "unix", path: options.path! })
+    : tls !== undefined
+    ? listenTls(hostname, checkPort(options.port, false), tls)
+    : Deno.listen({ transport: "tcp", hostname, port: checkPort(options.port, false) });
   return new FramedListener(listener, options);
 }
 
@@ -260,7 +285,7 @@ export class FramedListener<A extends Deno.Addr = Deno.Addr>
    */
   constructor(listener: Deno.Listener, options: ListenFramedOptions = {}) {
     this.listener = listener;
-    const { signal, ...connOptions } = options;
+    const { signal, tls: _tls, ...connOptions } = options;
     this.#options = connOptions;
     if (signal !== undefined) {
       this.#signal = signal;

@@ -31,8 +31,21 @@
  */
 export * from "./errors.ts";
 export * from "./write_all.ts";
-export { FramedConn, type FramedConnOptions } from "./framed_conn.ts";
+export type { FramedConnOptions } from "./conn_options.ts";
+export { FramedConn } from "./framed_conn.ts";
 export * from "./framed_listener.ts";
 export * from "./serve_framed.ts";
+export * from "./server_defaults.ts";
+export type { ClientTlsOptions, ServerTlsOptions } from "./tls.ts";
+// the framing types the transport's API mentions, so that this entry point documents itself
+export type {
+  Envelope,
+  EnvelopeBody,
+  EnvelopeHeader,
+  EnvelopeOptions,
+  FrameFormat,
+  FrameOptions,
+  LengthFormat,
+} from "../framing/mod.ts";
 export * from "./remote_exec.ts";
 export * from "./file_transfer.ts";

@@ -1,16 +1,18 @@
 /**
- * A framed server: one handler per connection, isolated failures, a connection limit and a
- * graceful shutdown.
+ * A framed server: a handshake phase with its own deadline and pool of slots, one handler per
+ * connection, isolated failures, a connection limit, safe deadlines and a graceful shutdown.
  *
  * @module
  */
 
-import type { FramedConn } from "./framed_conn.ts";
+import { type FramedConn, tlsHandshakeOf } from "./framed_conn.ts";
 import { type FramedListener, listenFramed, type ListenFramedOptions } from "./framed_listener.ts";
-import { checkTimeout } from "./framed_conn.ts";
+import { checkTimeout } from "./conn_options.ts";
+import { SERVER_DEFAULTS } from "./server_defaults.ts";
+import { HandshakePool } from "./handshake_pool.ts";
 
-/** What a handler learns about its connection. */
-export interface ServeFramedInfo {
+/** What a handler (and a handshake step) learns about its connection. */
+export interface ServeFramedInfo<T = undefined> {
   /** The client's address. */
   remoteAddr: Deno.Addr;
   /** The server's address on this connection. */
@@ -20,31 +22,73 @@ export interface ServeFramedInfo {
    * the grace period the connection is closed regardless.
    */
   signal: AbortSignal;
+  /** What the `handshake` step returned (`undefined` without one, and inside it). */
+  handshake: T;
 }
 
 /** Handles one connection. The connection is closed when the handler returns or throws. */
-export type FramedHandler = (conn: FramedConn, info: ServeFramedInfo) => void | Promise<void>;
+export type FramedHandler<T = undefined> = (
+  conn: FramedConn,
+  info: ServeFramedInfo<T>,
+) => void | Promise<void>;
 
-/** Options of {@linkcode serveFramed}: where to listen, the handler, limits and shutdown. */
-export interface ServeFramedOptions extends ListenFramedOptions {
+/**
+ * The proof phase of a connection (e.g. authentication), run before it gets a handler slot.
+ * What it returns reaches the handler as `info.handshake`; when it throws, the connection is
+ * closed and the error reported to `onError`.
+ */
+export type FramedHandshake<T> = (
+  conn: FramedConn,
+  info: ServeFramedInfo<undefined>,
+) => T | Promise<T>;
+
+/**
+ * Options of {@linkcode serveFramed}: where to listen, the handshake and the handler, limits and
+ * shutdown. Deadlines left unset take {@linkcode SERVER_DEFAULTS}.
+ */
+export interface ServeFramedOptions<T = undefined> extends ListenFramedOptions {
   /** Called once per connection. What it throws is passed to `onError`; other connections go on. */
-  handler: FramedHandler;
+  handler: FramedHandler<T>;
   /**
-   * The most connections handled at once. When reached, the server stops accepting until one
-   * ends (clients wait in the kernel's backlog).
+   * The proof phase, run on each connection before its handler, within `handshakeTimeout` and
+   * in a pool of `maxHandshakes` slots of its own.
+   *
+   * @default {undefined}
+   */
+  handshake?: FramedHandshake<T>;
+  /**
+   * Milliseconds from accept by which the TLS handshake and the `handshake` step must be done;
+   * then the connection is dropped (a {@linkcode TimeoutError} of kind `"handshake"` goes to
+   * `onError`).
+   *
+   * @default {10000}
+   */
+  handshakeTimeout?: number;
+  /**
+   * The most connections in their handshake at once. When a new one arrives and the pool is
+   * full, the oldest still in its handshake is dropped to make room: a flood of sockets that
+   * never prove themselves cannot keep a real client out for more than a moment.
+   *
+   * @default {64}
+   */
+  maxHandshakes?: number;
+  /**
+   * The most connections past the handshake handled at once. When reached, the server stops
+   * accepting until one ends (clients wait in the kernel's backlog).
    *
    * @default {1024}
    */
   maxConnections?: number;
   /**
    * Milliseconds that open handlers get to finish after shutdown starts; then their connections
-   * are closed.
+   * are closed. `0` closes them at once.
    *
    * @default {5000}
    */
   gracePeriod?: number;
   /**
-   * Called with every error a handler throws and every accept failure.
+   * Called with every error a handler or handshake throws, every connection dropped at a
+   * deadline, and every accept failure.
    *
    * @default {logs with console.error}
    */
@@ -66,19 +110,38 @@ function defaultOnError(error: unknown, remoteAddr?: Deno.Addr): void {
   console.error(`sockkit serveFramed: ${where}:`, error);
 }
 
+function checkCount(name: string, value: unknown, fallback: number): number {
+  const n = value ?? fallback;
+  if (typeof n !== "number" || !(n >= 1) || !(Number.isInteger(n) || n === Infinity)) {
+    throw new RangeError(`${name} must be an integer ≥ 1 or Infinity, got ${String(n)}`);
+  }
+  return n;
+}
+
+/** The checked limits of a server. */
+interface ServerLimits {
+  maxConnections: number;
+  maxHandshakes: number;
+  handshakeTimeout: number;
+  gracePeriod: number;
+}
+
 /**
- * Serves framed connections: calls `handler` once per connection, at most `maxConnections` at a
- * time. A handler that throws is reported to `onError` (logged by default) and only its own
- * connection is closed. `signal`, {@linkcode FramedServer.prototype.shutdown} or
- * `await using` stop accepting, abort every handler's `info.signal`, let the handlers finish
- * within `gracePeriod`, then close the connections that remain.
+ * Serves framed connections. Each accepted connection first goes through its handshake phase
+ * (its TLS handshake, then the `handshake` step if given), within `handshakeTimeout` and in a
+ * pool of `maxHandshakes` slots; then `handler` runs, at most `maxConnections` at a time. A
+ * handler that throws is reported to `onError` (logged by default) and only its own connection
+ * is closed. `signal`, {@linkcode FramedServer.prototype.shutdown} or `await using` stop
+ * accepting, abort every handler's `info.signal`, let the handlers finish within `gracePeriod`,
+ * then close the connections that remain. Deadlines not given take
+ * {@linkcode SERVER_DEFAULTS}.
  *
  * Requires `allow-net` permission (and `allow-read` + `allow-write` for unix sockets).
  *
- * @param options Where to listen, the handler, limits and shutdown behaviour.
+ * @param options Where to listen, the handshake, the handler, limits and shutdown behaviour.
  * @returns The running server.
  *
- * @example An echo server
+ * @example An echo server behind a password
  * ```ts
  * import { connectFramed, serveFramed } from "@sockkit/sockkit/tcp";
  * import assert from "node:assert/strict";
@@ -86,45 +149,86 @@ function defaultOnError(error: unknown, remoteAddr?: Deno.Addr): void {
  * // Requires `allow-net` permission.
  * await using server = serveFramed({
  *   port: 0,
- *   async handler(conn) {
+ *   async handshake(conn) {
+ *     const word = new TextDecoder().decode((await conn.receive()) ?? new Uint8Array());
+ *     if (word !== "open sesame") throw new Error("wrong password");
+ *     return word.length;
+ *   },
+ *   async handler(conn, info) {
+ *     assert.equal(info.handshake, 11);
  *     for await (const frame of conn) await conn.send(frame);
  *   },
  * });
  * await using client = await connectFramed({ port: server.addr.port });
+ * await client.send(new TextEncoder().encode("open sesame"));
  * await client.send(new TextEncoder().encode("ping"));
  * assert.equal(new TextDecoder().decode((await client.receive())!), "ping");
  * ```
  *
  * @tags allow-net
  */
-export function serveFramed(
-  options: ServeFramedOptions & { transport: "unix" },
-): FramedServer<Deno.UnixAddr>;
+export function serveFramed<T = undefined>(
+  options: ServeFramedOptions<T> & { transport: "unix" },
+): FramedServer<Deno.UnixAddr, T>;
 /**
  * Serves framed connections over TCP; see the unix overload above for the full description.
  *
- * @param options Where to listen, the handler, limits and shutdown behaviour.
+ * @param options Where to listen, the handshake, the handler, limits and shutdown behaviour.
  * @returns The running server; `addr.port` is the port listened on.
  */
-export function serveFramed(options: ServeFramedOptions): FramedServer<Deno.NetAddr>;
-export function serveFramed(options: ServeFramedOptions): FramedServer {
+export function serveFramed<T = undefined>(
+  options: ServeFramedOptions<T>,
+): FramedServer<Deno.NetAddr, T>;
+export function serveFramed<T>(options: ServeFramedOptions<T>): FramedServer<Deno.Addr, T> {
   if (options === null || typeof options !== "object") {
     throw new TypeError("serveFramed needs an options object");
   }
   if (typeof options.handler !== "function") throw new TypeError("handler must be a function");
-  const max = options.maxConnections ?? 1024;
-  if (typeof max !== "number" || !(max >= 1) || !(Number.isInteger(max) || max === Infinity)) {
-    throw new RangeError(`maxConnections must be an integer ≥ 1, got ${String(max)}`);
+  if (options.handshake !== undefined && typeof options.handshake !== "function") {
+    throw new TypeError("handshake must be a function");
   }
-  const grace = options.gracePeriod ?? 5000;
-  if (grace !== 0) checkTimeout("gracePeriod", grace);
   if (options.onError !== undefined && typeof options.onError !== "function") {
     throw new TypeError("onError must be a function");
   }
-  const { signal, handler: _h, maxConnections: _m, gracePeriod: _g, onError: _e, ...listen } =
-    options;
+  const grace = options.gracePeriod ?? SERVER_DEFAULTS.gracePeriod;
+  if (grace !== 0) checkTimeout("gracePeriod", grace);
+  const limits: ServerLimits = {
+    maxConnections: checkCount(
+      "maxConnections",
+      options.maxConnections,
+      SERVER_DEFAULTS.maxConnections,
+    ),
+    maxHandshakes: checkCount(
+      "maxHandshakes",
+      options.maxHandshakes,
+      SERVER_DEFAULTS.maxHandshakes,
+    ),
+    handshakeTimeout: checkTimeout(
+      "handshakeTimeout",
+      options.handshakeTimeout,
+      SERVER_DEFAULTS.handshakeTimeout,
+    ),
+    gracePeriod: grace,
+  };
+  const {
+    signal,
+    handler: _h,
+    handshake: _s,
+    handshakeTimeout: _t,
+    maxHandshakes: _n,
+    maxConnections: _m,
+    gracePeriod: _g,
+    onError: _e,
+    ...listen
+  } = options;
   signal?.throwIfAborted();
-  return new FramedServer(listenFramed(listen), options, max, grace, signal);
+  const listener = listenFramed({
+    ...listen,
+    idleTimeout: listen.idleTimeout ?? SERVER_DEFAULTS.idleTimeout,
+    frameTimeout: listen.frameTimeout ?? SERVER_DEFAULTS.frameTimeout,
+    writeTimeout: listen.writeTimeout ?? SERVER_DEFAULTS.writeTimeout,
+  });
+  return new FramedServer(listener, options, limits, signal);
 }
 
 /**
@@ -145,47 +249,56 @@ export function serveFramed(options: ServeFramedOptions): FramedServer {
  *
  * @tags allow-net
  */
-export class FramedServer<A extends Deno.Addr = Deno.Addr> implements AsyncDisposable {
+export class FramedServer<A extends Deno.Addr = Deno.Addr, T = undefined>
+  implements AsyncDisposable {
   /** The promise that resolves when the server has shut down and every handler has ended. */
   readonly finished: Promise<void>;
   #listener: FramedListener<A>;
-  #handler: FramedHandler;
+  #handler: FramedHandler<T>;
+  #handshake: FramedHandshake<T> | undefined;
   #onError: (error: unknown, remoteAddr?: Deno.Addr) => void;
-  #max: number;
-  #grace: number;
+  #limits: ServerLimits;
+  #pool: HandshakePool;
+  #tls: boolean;
   #conns = new Map<FramedConn, Promise<void>>();
+  #handled = 0;
   #stop = new AbortController();
   #slotFreed: (() => void) | undefined;
+  #slotWaiters: (() => void)[] = [];
   #accepting: Promise<void>;
   #shutdown: Promise<void> | undefined;
   #signal: AbortSignal | undefined;
   #onAbort: (() => void) | undefined;
+  #finish!: () => void;
 
   /**
    * Use {@linkcode serveFramed}.
    *
    * @param listener The listener.
-   * @param options The handler and error callback.
-   * @param max The connection limit.
-   * @param grace The grace period in milliseconds.
+   * @param options The handler, the handshake step, whether TLS is on, and the error callback.
+   * @param limits The connection and handshake limits and the grace period.
    * @param signal Shuts the server down when aborted.
    */
   constructor(
     listener: FramedListener<A>,
-    options: Pick<ServeFramedOptions, "handler" | "onError">,
-    max: number,
-    grace: number,
+    options: Pick<ServeFramedOptions<T>, "handler" | "handshake" | "onError" | "tls">,
+    limits: {
+      maxConnections: number;
+      maxHandshakes: number;
+      handshakeTimeout: number;
+      gracePeriod: number;
+    },
     signal?: AbortSignal,
   ) {
     this.#listener = listener;
     this.#handler = options.handler;
+    this.#handshake = options.handshake;
+    this.#tls = options.tls !== undefined;
     this.#onError = options.onError ?? defaultOnError;
-    this.#max = max;
-    this.#grace = grace;
+    this.#limits = limits;
+    this.#pool = new HandshakePool(limits.maxHandshakes, limits.handshakeTimeout);
+    this.finished = new Promise((resolve) => this.#finish = resolve);
     this.#accepting = this.#acceptLoop();
-    let resolveFinished!: () => void;
-    this.finished = new Promise((resolve) => resolveFinished = resolve);
-    this.#finish = resolveFinished;
     if (signal !== undefined) {
       this.#signal = signal;
       this.#onAbort = () => void this.shutdown();
@@ -193,16 +306,19 @@ export class FramedServer<A extends Deno.Addr = Deno.Addr> implements AsyncDispo
     }
   }
 
-  #finish: () => void;
-
   /** The address listened on (`addr.port` for TCP, `addr.path` for unix). */
   get addr(): A {
     return this.#listener.addr;
   }
 
-  /** How many connections are being handled now. */
+  /** How many connections past their handshake are being handled now. */
   get connections(): number {
-    return this.#conns.size;
+    return this.#handled;
+  }
+
+  /** How many connections are in their handshake phase now. */
+  get handshakes(): number {
+    return this.#pool.size;
   }
 
   /**
@@ -229,9 +345,13 @@ export class FramedServer<A extends Deno.Addr = Deno.Addr> implements AsyncDispo
     this.#stop.abort(new DOMException("the server is shutting down", "AbortError"));
     this.#slotFreed?.();
     await this.#accepting;
+    this.#pool.dropAll();
+    for (const wake of this.#slotWaiters.splice(0)) wake();
     if (this.#conns.size > 0) {
       let timer: ReturnType<typeof setTimeout> | undefined;
-      const expired = new Promise<void>((resolve) => timer = setTimeout(resolve, this.#grace));
+      const expired = new Promise<void>((resolve) =>
+        timer = setTimeout(resolve, this.#limits.gracePeriod)
+      );
       await Promise.race([Promise.all(this.#conns.values()), expired]);
       clearTimeout(timer);
       for (const conn of this.#conns.keys()) conn.abort();
@@ -243,7 +363,7 @@ export class FramedServer<A extends Deno.Addr = Deno.Addr> implements AsyncDispo
   async #acceptLoop(): Promise<void> {
     const stop = this.#stop.signal;
     while (!stop.aborted) {
-      if (this.#conns.size >= this.#max) {
+      if (this.#handled >= this.#limits.maxConnections) {
         await new Promise<void>((resolve) => this.#slotFreed = resolve);
         this.#slotFreed = undefined;
         continue;
@@ -253,16 +373,7 @@ export class FramedServer<A extends Deno.Addr = Deno.Addr> implements AsyncDispo
         conn = await this.#listener.accept();
       } catch (error) {
         this.#report(error);
-        // e.g. too many open files: back off instead of spinning
-        await new Promise<void>((resolve) => {
-          const timer = setTimeout(done, 100);
-          function done() {
-            clearTimeout(timer);
-            stop.removeEventListener("abort", done);
-            resolve();
-          }
-          stop.addEventListener("abort", done, { once: true });
-        });
+        await backOff(stop); // e.g. too many open files: back off instead of spinning
         continue;
       }
       if (conn === null) return;
@@ -273,17 +384,40 @@ export class FramedServer<A extends Deno.Addr = Deno.Addr> implements AsyncDispo
   async #run(conn: FramedConn): Promise<void> {
     await Promise.resolve();
     const remoteAddr = conn.remoteAddr;
+    const info: ServeFramedInfo<T> = {
+      remoteAddr,
+      localAddr: conn.localAddr,
+      signal: this.#stop.signal,
+      handshake: undefined as T,
+    };
+    let handling = false;
     try {
-      await this.#handler(conn, {
-        remoteAddr,
-        localAddr: conn.localAddr,
-        signal: this.#stop.signal,
-      });
+      if (this.#tls || this.#handshake !== undefined) {
+        info.handshake = await this.#pool.run(conn, async () => {
+          await tlsHandshakeOf(conn);
+          const step = this.#handshake;
+          return step === undefined
+            ? undefined as T
+            : await step(conn, { ...info, handshake: undefined });
+        });
+      }
+      while (this.#handled >= this.#limits.maxConnections) {
+        await new Promise<void>((resolve) => this.#slotWaiters.push(resolve));
+        this.#stop.signal.throwIfAborted();
+      }
+      this.#handled++;
+      handling = true;
+      await this.#handler(conn, info);
     } catch (error) {
-      this.#report(error, remoteAddr);
+      // a connection the server itself closed at the end of a shutdown is no failure
+      if (!(this.#stop.signal.aborted && conn.closed && isClosedHere(error))) {
+        this.#report(error, remoteAddr);
+      }
     } finally {
       await conn.close();
       this.#conns.delete(conn);
+      if (handling) this.#handled--;
+      if (this.#handled < this.#limits.maxConnections) this.#slotWaiters.shift()?.();
       this.#slotFreed?.();
     }
   }
@@ -295,4 +429,21 @@ export class FramedServer<A extends Deno.Addr = Deno.Addr> implements AsyncDispo
       defaultOnError(inner, remoteAddr);
     }
   }
+}
+
+function isClosedHere(error: unknown): boolean {
+  return error instanceof Deno.errors.Interrupted || error instanceof Deno.errors.BadResource ||
+    (error instanceof DOMException && error.name === "AbortError");
+}
+
+function backOff(stop: AbortSignal): Promise<void> {
+  return new Promise<void>((resolve) => {
+    const timer = setTimeout(done, 100);
+    function done() {
+      clearTimeout(timer);
+      stop.removeEventListener("abort", done);
+      resolve();
+    }
+    stop.addEventListener("abort", done, { once: true });
+  });
 }

@@ -1,0 +1,323 @@
+/**
+ * The read side of a framed connection: one read buffer, reused while nothing handed out points
+ * into it, one decoder, large frames read straight into their own memory, and the idle and frame
+ * deadlines.
+ *
+ * @module
+ */
+
+import { FrameDecoder } from "../framing/frame_decoder.ts";
+import type { FrameFormat } from "../framing/frame_format.ts";
+import { TruncatedFrameError } from "../framing/errors.ts";
+import { withDeadline } from "./deadline.ts";
+import { TimeoutError } from "./errors.ts";
+
+/** During bulk transfers the read buffer grows up to this many times `readBufferSize`. */
+const MAX_GROWTH = 16;
+
+/** What the read side reads from: Deno's `read` contract. */
+export interface ByteReader {
+  /** Reads up to `p.length` bytes into `p`; `null` at the end of the stream. */
+  read(p: Uint8Array): Promise<number | null>;
+}
+
+/** Settings of a {@linkcode ReadSide}. */
+export interface ReadSideOptions {
+  /** The frame layout and limit. */
+  format: FrameFormat;
+  /** Size of the read buffer in bytes. */
+  readBufferSize: number;
+  /** Milliseconds without a byte while waiting (`Infinity`: no limit). */
+  idleTimeout: number;
+  /** Milliseconds from a frame's first byte to its last (`Infinity`: no limit). */
+  frameTimeout: number;
+  /** Called when a deadline passes: close the connection (the read then ends). */
+  onTimeout: (error: TimeoutError) => void;
+}
+
+/**
+ * Turns a byte stream into frames and raw chunks.
+ *
+ * **Memory.** Bytes are read into one buffer of `readBufferSize` bytes. Frames and chunks handed
+ * out are views of it, and a buffer that a view was handed out from is never written again:
+ * when it is full, a fresh one replaces it (and the unfinished frame's few bytes move over). A
+ * buffer nothing was handed out from (a peer that trickles an unfinished frame) is reused in
+ * place, so however the bytes are cut, an unfinished frame holds at most one read buffer, or,
+ * once its header says it is larger than what the buffer can hold (or it misses at least 32 KiB),
+ * a buffer of its declared length, into which the rest is read directly.
+ */
+export class ReadSide {
+  #reader: ByteReader;
+  #decoder: FrameDecoder;
+  /** `readBufferSize`. */
+  #base: number;
+  /** The size of the next fresh buffer: doubles while reads fill the buffer, up to 16 × base. */
+  #size: number;
+  #idleTimeout: number;
+  #frameTimeout: number;
+  #onTimeout: (error: TimeoutError) => void;
+  #buf: Uint8Array;
+  #start = 0;
+  #end = 0;
+  /** Whether a view of `#buf` was handed out (then its bytes before `#end` are never rewritten). */
+  #lent = false;
+  /** Whether `#decoder` holds `#buf[#start, #end)` (the fast path between frames). */
+  #loaded = false;
+  #eof = false;
+  #reset: unknown = undefined;
+  #frameStart = -1;
+  #stopped = false;
+
+  /**
+   * Makes the read side.
+   *
+   * @param reader The connection.
+   * @param options The format, buffer size and deadlines.
+   */
+  constructor(reader: ByteReader, options: ReadSideOptions) {
+    this.#reader = reader;
+    this.#decoder = new FrameDecoder(options.format);
+    this.#base = this.#size = options.readBufferSize;
+    this.#idleTimeout = options.idleTimeout;
+    this.#frameTimeout = options.frameTimeout;
+    this.#onTimeout = options.onTimeout;
+    this.#buf = new Uint8Array(this.#size);
+  }
+
+  /** The reset (`ConnectionReset`, `ConnectionAborted`) that ended the stream, if one did. */
+  get resetError(): unknown {
+    return this.#reset;
+  }
+
+  /** Bytes read and not yet handed out. */
+  get bufferedLength(): number {
+    return this.#loaded ? this.#decoder.bufferedLength : this.#end - this.#start;
+  }
+
+  /** The size of the buffer currently read into (for measuring the memory budget). */
+  get bufferSize(): number {
+    return this.#buf.length;
+  }
+
+  /** Stops reading: later reads see the end of the stream. */
+  stop(): void {
+    this.#stopped = true;
+  }
+
+  /**
+   * The next frame if it is already buffered, without waiting.
+   *
+   * @returns The frame, or `undefined` when more bytes are needed.
+   * @throws {FrameTooLargeError | CorruptFrameError} On a bad header.
+   */
+  nextBuffered(): Uint8Array | undefined {
+    if (!this.#loaded) {
+      if (this.#start === this.#end) return undefined;
+      this.#load();
+    }
+    const frame = this.#decoder.next();
+    if (frame !== undefined) {
+      this.#lent = true; // a view of the read buffer (or, with lengthOffset, a copy)
+      this.#frameStart = -1;
+    }
+    return frame;
+  }
+
+  /**
+   * Reads the next frame.
+   *
+   * @param decoder The decoder to use (the connection's own, or an envelope header's).
+   * @returns The frame, or `null` at a clean end of the stream.
+   * @throws {TruncatedFrameError} When the stream ends inside a frame.
+   * @throws {FrameTooLargeError | CorruptFrameError} On a bad header.
+   * @throws {TimeoutError} When a deadline passed.
+   */
+  async readFrame(decoder: FrameDecoder = this.#decoder): Promise<Uint8Array | null> {
+    if (decoder !== this.#decoder) this.#unload();
+    for (;;) {
+      const frame = decoder === this.#decoder ? this.nextBuffered() : this.#nextWith(decoder);
+      if (frame !== undefined) return frame;
+      const missing = decoder.missingBytes;
+      if (missing > this.#buf.length - this.#end) {
+        // the frame does not fit in the buffer's free space: unless it is small enough to fit
+        // once the buffer is compacted or replaced, read the rest straight into its own memory
+        if (decoder.bufferedLength + missing > this.#buf.length >>> 2) {
+          return await this.#readDirect(decoder);
+        }
+      }
+      this.#unload(decoder);
+      const inFrame = this.#start < this.#end;
+      if (!await this.#fill(inFrame)) {
+        if (inFrame) this.#finish(decoder);
+        return null;
+      }
+    }
+  }
+
+  /**
+   * Reads up to `max` raw bytes: what is buffered first, else one read.
+   *
+   * @param max The most bytes wanted (at least 1).
+   * @returns A view of the bytes (its memory is never reused), or `null` at the end.
+   */
+  async readRaw(max: number): Promise<Uint8Array | null> {
+    this.#unload();
+    if (this.#start === this.#end && !await this.#fill(false)) return null;
+    const n = Math.min(max, this.#end - this.#start);
+    const chunk = this.#buf.subarray(this.#start, this.#start + n);
+    this.#start += n;
+    this.#lent = true;
+    return chunk;
+  }
+
+  /**
+   * Skips up to `max` raw bytes without handing them out (the read buffer stays reusable).
+   *
+   * @param max The most bytes to skip.
+   * @returns How many were skipped; 0 at the end of the stream.
+   */
+  async skipRaw(max: number): Promise<number> {
+    this.#unload();
+    if (this.#start === this.#end && !await this.#fill(false)) return 0;
+    const n = Math.min(max, this.#end - this.#start);
+    this.#start += n;
+    return n;
+  }
+
+  #nextWith(decoder: FrameDecoder): Uint8Array | undefined {
+    if (decoder.bufferedLength === 0) {
+      if (this.#start === this.#end) return undefined;
+      decoder.feed(this.#buf.subarray(this.#start, this.#end));
+    }
+    const frame = decoder.next();
+    if (frame !== undefined) {
+      // a header frame, parsed and dropped by the caller at once: no need to lend the buffer
+      this.#start = this.#end - decoder.bufferedLength;
+      decoder.takeBuffered();
+      this.#frameStart = -1;
+    }
+    return frame;
+  }
+
+  #load(): void {
+    this.#decoder.feed(this.#buf.subarray(this.#start, this.#end));
+    this.#loaded = true;
+  }
+
+  /** Takes the undecoded bytes back from the decoder: they are `#buf[#start, #end)` again. */
+  #unload(decoder: FrameDecoder = this.#decoder): void {
+    if (decoder === this.#decoder && !this.#loaded) return;
+    this.#start = this.#end - decoder.bufferedLength;
+    decoder.takeBuffered();
+    if (decoder === this.#decoder) this.#loaded = false;
+  }
+
+  /** Reads the rest of the pending frame straight into a buffer of its declared size. */
+  async #readDirect(decoder: FrameDecoder): Promise<Uint8Array> {
+    const { payload, filled: start, headerLength } = decoder.takePendingFrame()!;
+    this.#start = this.#end;
+    if (decoder === this.#decoder) this.#loaded = false;
+    const prefix = decoder.format.lengthOffset;
+    let filled = start;
+    while (filled < payload.length) {
+      const n = await this.#read(payload.subarray(filled), true);
+      if (n === null) {
+        throw new TruncatedFrameError(
+          headerLength + payload.length - prefix,
+          headerLength + filled - prefix,
+          "body",
+          { cause: this.#reset },
+        );
+      }
+      filled += n;
+    }
+    this.#frameStart = -1;
+    return payload;
+  }
+
+  /** The stream ended inside a frame: lets the decoder say where, with the reset as the cause. */
+  #finish(decoder: FrameDecoder): never {
+    decoder.feed(this.#buf.subarray(this.#start, this.#end));
+    try {
+      decoder.next(); // parses the header, if it is all here, so the error can say "body"
+      decoder.finish();
+    } catch (error) {
+      if (error instanceof TruncatedFrameError && this.#reset !== undefined) {
+        throw new TruncatedFrameError(error.expected, error.received, error.part, {
+          cause: this.#reset,
+        });
+      }
+      throw error;
+    }
+    throw new TruncatedFrameError(this.#end - this.#start + 1, this.#end - this.#start, "header");
+  }
+
+  /**
+   * Reads more bytes after `#buf[#start, #end)`, making room first.
+   *
+   * @returns `false` at the end of the stream.
+   */
+  async #fill(inFrame: boolean): Promise<boolean> {
+    const pending = this.#end - this.#start;
+    const length = this.#buf.length;
+    if (pending === 0 && !this.#lent) {
+      this.#start = this.#end = 0;
+    } else if (length - this.#end < length >>> 2) {
+      if (this.#lent) {
+        // views of this buffer are out there: leave it to them, carry the pending bytes over
+        const fresh = new Uint8Array(this.#size);
+        fresh.set(this.#buf.subarray(this.#start, this.#end));
+        this.#buf = fresh;
+        this.#lent = false;
+      } else {
+        this.#buf.copyWithin(0, this.#start, this.#end);
+      }
+      this.#start = 0;
+      this.#end = pending;
+    }
+    const space = this.#buf.length - this.#end;
+    const n = await this.#read(this.#buf.subarray(this.#end), inFrame);
+    if (n === null) return false;
+    this.#end += n;
+    // bulk transfer (the read filled all the space): bigger buffers, fewer reads, fewer frames
+    // cut at a buffer's end; back to the base size when reads get small again
+    if (n === space && this.#size < this.#base * MAX_GROWTH) this.#size *= 2;
+    else if (n < this.#base >>> 2) this.#size = this.#base;
+    return true;
+  }
+
+  /** One read into `target`, under the idle deadline and, inside a frame, the frame deadline. */
+  async #read(target: Uint8Array, inFrame: boolean): Promise<number | null> {
+    if (this.#eof || this.#stopped) return null;
+    let ms = this.#idleTimeout;
+    let kind: "idle" | "frame" = "idle";
+    if (this.#frameTimeout !== Infinity && inFrame) {
+      // part of a frame is here: the rest must come within frameTimeout of its first byte
+      if (this.#frameStart < 0) this.#frameStart = performance.now();
+      const left = Math.max(0, this.#frameStart + this.#frameTimeout - performance.now());
+      if (left < ms) [ms, kind] = [left, "frame"];
+    } else if (!inFrame) {
+      this.#frameStart = -1;
+    }
+    const limit = kind === "idle" ? this.#idleTimeout : this.#frameTimeout;
+    try {
+      const n = await withDeadline(
+        this.#reader.read(target),
+        ms,
+        () => this.#onTimeout(new TimeoutError(kind, limit)),
+      );
+      if (n === null) this.#eof = true;
+      return n;
+    } catch (error) {
+      if (
+        error instanceof Deno.errors.ConnectionReset ||
+        error instanceof Deno.errors.ConnectionAborted
+      ) {
+        this.#reset = error;
+        this.#eof = true;
+        return null;
+      }
+      throw error;
+    }
+  }
+}
