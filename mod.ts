@@ -11,6 +11,8 @@
  *   envelope.
  * - `@sockkit/sockkit/tcp`: framed TCP and unix-socket connections and servers, whole writes,
  *   batching, timeouts; remote commands and file transfer built on them.
+ * - `@sockkit/sockkit/transfer`: file transfer on the framed transport (the tutorial's big-file
+ *   transfer, verified, resumable, safe against hostile names and planted links).
  * - `@sockkit/sockkit/udp`: datagram sockets with the 65,507-byte limit enforced, truncation and
  *   loss made visible (needs `--unstable-net`).
  *
@@ -33,4 +35,5 @@
  */
 export * from "./framing/mod.ts";
 export * from "./tcp/mod.ts";
+export * from "./tcp/transfer/mod.ts";
 export * from "./udp/mod.ts";

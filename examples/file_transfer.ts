@@ -15,6 +15,7 @@
  */
 
 import { parseArgs } from "node:util";
+import { connectFramed, type FramedConn, listenFramed } from "../tcp/mod.ts";
 import {
   escapeFileName,
   type FileProgress,
@@ -22,7 +23,14 @@ import {
   type FileWire,
   receiveFiles,
   sendFiles,
-} from "../tcp/mod.ts";
+} from "../tcp/transfer/mod.ts";
+
+/** Every message of this program starts with its name. */
+const PROGRAM = "file_transfer";
+
+function say(message: string): void {
+  console.error(`${PROGRAM}: ${message}`);
+}
 
 const USAGE = `Usage:
   file_transfer.ts send FILE... (--listen HOST:PORT | --connect HOST:PORT) [options]
@@ -39,12 +47,14 @@ Options:
   --dir DIR            receive into DIR (default: the current directory); it must exist
   --overwrite          replace a file that already exists (default: refuse it)
   --no-resume          receive: discard partial data of an interrupted transfer
-  --timeout SECONDS    fail after this long without progress on the connection (default 30)
+  --timeout SECONDS    fail after this long without progress on the connection, either way
+                       (default 30; 0: no limit)
   --progress           draw the progress bar even when stderr is not a terminal
   --quiet              print nothing but errors
   -h, --help           show this help
 
-Exit codes: 0 every file done, 1 a transfer failed, 2 usage error.
+Exit codes: 0 every file done, 1 a transfer failed, 2 usage error, 130 / 143 stopped by
+SIGINT / SIGTERM (a receiver keeps the partial data: run the same transfer again to resume).
 `;
 
 /** Exit code: every file transferred. */
@@ -53,6 +63,11 @@ export const EXIT_OK = 0;
 export const EXIT_FAILED = 1;
 /** Exit code: bad command line. */
 export const EXIT_USAGE = 2;
+/** Exit code for a signal: 128 + its number (SIGINT 130, SIGTERM 143), as shells report it. */
+export const EXIT_SIGNAL: Readonly<Record<"SIGINT" | "SIGTERM", number>> = Object.freeze({
+  SIGINT: 130,
+  SIGTERM: 143,
+});
 
 class UsageError extends Error {}
 
@@ -62,14 +77,18 @@ interface Endpoint {
 }
 
 function parseEndpoint(flag: string, value: string): Endpoint {
-  const match = /^(?:\[([^\]]+)\]|([^:]+)):(\d{1,5})$/.exec(value);
-  const port = match ? Number(match[3]) : NaN;
-  if (!match || port > 65535) throw new UsageError(`${flag} needs HOST:PORT, got "${value}"`);
+  const match = /^(?:\[([^\]]+)\]|([^:]+)):(\d+)$/.exec(value);
+  if (!match) throw new UsageError(`${flag} needs HOST:PORT, got "${value}"`);
+  const port = Number(match[3]);
+  if (port > 65535) {
+    throw new UsageError(`${flag} ${value}: port out of range (0 to 65535), got ${match[3]}`);
+  }
   return { hostname: match[1] ?? match[2], port };
 }
 
 function formatBytes(n: number): string {
-  if (n < 1000) return `${n} B`;
+  if (!Number.isFinite(n)) return "-- B";
+  if (n < 1000) return `${Math.round(n)} B`;
   const units = ["kB", "MB", "GB", "TB"];
   let value = n;
   let unit = "B";
@@ -139,33 +158,35 @@ class ProgressBar {
   }
 }
 
+/**
+ * Listens for one connection, or connects. Either ends early, with `null`, when `stop` fires
+ * (a signal): the listener is closed, a pending connect given up.
+ */
 async function connectOrAccept(
   listen: Endpoint | undefined,
   connect: Endpoint | undefined,
   quiet: boolean,
   timeoutMs: number,
-): Promise<Deno.TcpConn> {
+  stop: AbortSignal,
+): Promise<FramedConn | null> {
+  const deadlines = { idleTimeout: timeoutMs, writeTimeout: timeoutMs };
   if (listen !== undefined) {
-    using listener = Deno.listen({ hostname: listen.hostname, port: listen.port });
+    await using listener = listenFramed({ ...listen, ...deadlines, signal: stop });
     const addr = listener.addr;
     const host = addr.hostname.includes(":") ? `[${addr.hostname}]` : addr.hostname;
-    if (!quiet) console.error(`listening on ${host}:${addr.port}`);
+    if (!quiet) say(`listening on ${host}:${addr.port}`);
     return await listener.accept();
   }
-  const target = connect!;
-  let timer: ReturnType<typeof setTimeout> | undefined;
   try {
-    return await Promise.race([
-      Deno.connect({ hostname: target.hostname, port: target.port }),
-      new Promise<never>((_, reject) => {
-        timer = setTimeout(
-          () => reject(new Error(`connecting to ${target.hostname}:${target.port} timed out`)),
-          timeoutMs > 0 ? timeoutMs : 2 ** 31 - 1,
-        );
-      }),
-    ]);
-  } finally {
-    clearTimeout(timer);
+    return await connectFramed({
+      ...connect!,
+      ...deadlines,
+      connectTimeout: timeoutMs,
+      signal: stop,
+    });
+  } catch (error) {
+    if (stop.aborted) return null;
+    throw error;
   }
 }
 
@@ -174,25 +195,60 @@ function envGranted(variable: string): boolean {
   return Deno.permissions.querySync({ name: "env", variable }).state === "granted";
 }
 
-function report(results: FileTransferResult[], verb: string, quiet: boolean): boolean {
+/** Advice of this tool for a failure code (the library's messages name no flags). */
+const HINTS: Partial<Record<string, string>> = {
+  exists: " (use --overwrite to replace it)",
+  busy: " (wait for the other receive, or use another --dir)",
+};
+
+function report(
+  results: FileTransferResult[],
+  command: "send" | "receive",
+  wire: FileWire,
+  quiet: boolean,
+): boolean {
   let ok = true;
   for (const r of results) {
     if (r.ok) {
       if (quiet) continue;
       const resumed = r.resumedFrom > 0 ? `, resumed at ${r.resumedFrom}` : "";
-      const where = verb === "received" ? ` -> ${escapeFileName(r.path)}` : "";
-      console.log(
-        `${verb} ${escapeFileName(r.name)}${where} ${r.size} bytes${
-          r.sha256 ? ` sha256 ${r.sha256}` : ""
-        }${resumed}`,
-      );
+      const sha = r.sha256 ? ` sha256 ${r.sha256}` : "";
+      if (command === "receive") {
+        console.log(
+          `received ${escapeFileName(r.name)} -> ${
+            escapeFileName(r.path)
+          } ${r.size} bytes${sha}${resumed}`,
+        );
+      } else if (r.acknowledged) {
+        console.log(`sent ${escapeFileName(r.name)} ${r.size} bytes${sha}${resumed}`);
+      } else {
+        console.log(
+          `wrote ${escapeFileName(r.name)} ${r.size} bytes to the connection (the ${wire} wire ` +
+            "has no acknowledgement: whether the receiver kept it is unknown)",
+        );
+      }
     } else {
       ok = false;
       const name = r.name === "" ? "" : ` ${escapeFileName(r.name)}`;
-      console.error(`failed${name}: ${r.error?.code}: ${r.error?.message}`);
+      const code = r.error?.code ?? "io";
+      say(`failed${name}: ${code}: ${r.error?.message}${HINTS[code] ?? ""}`);
     }
   }
   return ok;
+}
+
+/** The files to send, checked before any connection is made. */
+async function checkSources(files: string[]): Promise<string | undefined> {
+  for (const file of files) {
+    try {
+      const info = await Deno.stat(file);
+      if (!info.isFile) return `${escapeFileName(file)}: not a regular file`;
+    } catch (error) {
+      if (error instanceof Deno.errors.NotFound) return `${escapeFileName(file)}: no such file`;
+      return `${escapeFileName(file)}: ${(error as Error).message}`;
+    }
+  }
+  return undefined;
 }
 
 /**
@@ -221,7 +277,7 @@ export async function main(args: string[]): Promise<number> {
       },
     });
   } catch (error) {
-    console.error(`${(error as Error).message}\n\n${USAGE}`);
+    say(`${(error as Error).message}\n\n${USAGE}`);
     return EXIT_USAGE;
   }
   const { values, positionals } = parsed;
@@ -229,18 +285,17 @@ export async function main(args: string[]): Promise<number> {
     console.log(USAGE);
     return EXIT_OK;
   }
-  let command: string;
+  let command: "send" | "receive";
   let listen: Endpoint | undefined;
   let connect: Endpoint | undefined;
   let timeoutMs: number;
   const files = positionals.slice(1);
   try {
-    command = positionals[0];
-    if (command !== "send" && command !== "receive") {
-      throw new UsageError(
-        command === undefined ? "missing command" : `unknown command "${command}"`,
-      );
+    const given = positionals[0];
+    if (given !== "send" && given !== "receive") {
+      throw new UsageError(given === undefined ? "missing command" : `unknown command "${given}"`);
     }
+    command = given;
     if ((values.listen === undefined) === (values.connect === undefined)) {
       throw new UsageError("give exactly one of --listen HOST:PORT and --connect HOST:PORT");
     }
@@ -254,7 +309,7 @@ export async function main(args: string[]): Promise<number> {
     if (!(seconds >= 0) || !Number.isFinite(seconds)) {
       throw new UsageError(`--timeout needs a number of seconds, got "${values.timeout}"`);
     }
-    timeoutMs = seconds * 1000;
+    timeoutMs = seconds === 0 ? Infinity : seconds * 1000;
     if (command === "send") {
       if (files.length === 0) throw new UsageError("send needs at least one FILE");
       if (values.wire === "seed" && files.length > 1) {
@@ -268,43 +323,77 @@ export async function main(args: string[]): Promise<number> {
     }
   } catch (error) {
     if (!(error instanceof UsageError)) throw error;
-    console.error(`${error.message}\n\n${USAGE}`);
+    say(`${error.message}\n\n${USAGE}`);
     return EXIT_USAGE;
   }
   if (command === "receive") {
     try {
       if (!(await Deno.stat(values.dir)).isDirectory) throw new Error("not a directory");
     } catch (error) {
-      console.error(`--dir ${values.dir}: ${(error as Error).message}`);
+      say(`--dir ${escapeFileName(values.dir)}: ${(error as Error).message}`);
       return EXIT_USAGE;
     }
+  } else {
+    const problem = await checkSources(files);
+    if (problem !== undefined) {
+      say(`${problem}: nothing sent`);
+      return EXIT_FAILED;
+    }
   }
+  return await run(command, files, values, listen, connect, timeoutMs);
+}
 
+interface Flags {
+  wire: string;
+  dir: string;
+  overwrite: boolean;
+  "no-resume": boolean;
+  progress: boolean;
+  quiet: boolean;
+}
+
+async function run(
+  command: "send" | "receive",
+  files: string[],
+  values: Flags,
+  listen: Endpoint | undefined,
+  connect: Endpoint | undefined,
+  timeoutMs: number,
+): Promise<number> {
   const quiet = values.quiet;
+  const wire = values.wire as FileWire;
   const showBar = !quiet && (values.progress || Deno.stderr.isTerminal());
   const noColor = envGranted("NO_COLOR") && (Deno.env.get("NO_COLOR") ?? "") !== "";
   const bar = showBar ? new ProgressBar(Deno.stderr.isTerminal() && !noColor) : undefined;
   const onProgress = bar ? (p: FileProgress) => bar.update(p) : undefined;
+  // A signal stops everything at once: the listener, a connect, the transfer (a receiver keeps
+  // its partial data, synced, and releases its lock before the exit).
   const controller = new AbortController();
-  const onSignal = () => controller.abort();
-  const signals: Deno.Signal[] = Deno.build.os === "windows" ? ["SIGINT"] : ["SIGINT", "SIGTERM"];
-  for (const s of signals) Deno.addSignalListener(s, onSignal);
-  let started = 0;
-  let conn: Deno.TcpConn | undefined;
+  let caught: "SIGINT" | "SIGTERM" | undefined;
+  const handlers =
+    (Deno.build.os === "windows" ? ["SIGINT"] as const : ["SIGINT", "SIGTERM"] as const)
+      .map((signal) => {
+        const handler = () => {
+          caught ??= signal;
+          controller.abort();
+        };
+        Deno.addSignalListener(signal, handler);
+        return [signal, handler] as const;
+      });
+  let conn: FramedConn | null = null;
   try {
     try {
-      conn = await connectOrAccept(listen, connect, quiet, timeoutMs);
+      conn = await connectOrAccept(listen, connect, quiet, timeoutMs, controller.signal);
     } catch (error) {
-      console.error(`cannot connect: ${(error as Error).message}`);
+      say(`cannot connect: ${(error as Error).message}`);
       return EXIT_FAILED;
     }
-    started = performance.now();
-    const common = {
-      wire: values.wire as FileWire,
-      idleTimeout: timeoutMs,
-      signal: controller.signal,
-      onProgress,
-    };
+    if (conn === null) {
+      say(`stopped by ${caught ?? "a signal"} before a connection was made`);
+      return caught ? EXIT_SIGNAL[caught] : EXIT_FAILED;
+    }
+    const started = performance.now();
+    const common = { wire, signal: controller.signal, onProgress };
     const results = command === "send"
       ? await sendFiles(conn, files, common)
       : await receiveFiles(conn, {
@@ -314,26 +403,28 @@ export async function main(args: string[]): Promise<number> {
         resume: !values["no-resume"],
       });
     bar?.clear();
-    const ok = report(results, command === "send" ? "sent" : "received", quiet);
+    const ok = report(results, command, wire, quiet);
     if (!quiet) {
       const seconds = (performance.now() - started) / 1000;
       const bytes = results.reduce((n, r) => n + r.transferred, 0);
       const good = results.filter((r) => r.ok).length;
-      console.error(
-        `${good} of ${results.length} file(s) ${command === "send" ? "sent" : "received"}, ${
-          formatBytes(bytes)
-        } in ${seconds.toFixed(2)} s (${formatBytes(bytes / seconds)}/s)`,
+      const verb = command === "receive" ? "received" : wire === "seed" ? "written" : "sent";
+      say(
+        `${good} of ${results.length} file(s) ${verb}, ${formatBytes(bytes)} in ${
+          seconds.toFixed(2)
+        } s (${formatBytes(seconds > 0 ? bytes / seconds : NaN)}/s)`,
       );
+    }
+    if (caught !== undefined) {
+      say(`stopped by ${caught}${command === "receive" ? "; run it again to resume" : ""}`);
+      return EXIT_SIGNAL[caught];
     }
     return ok ? EXIT_OK : EXIT_FAILED;
   } finally {
     bar?.clear();
-    for (const s of signals) Deno.removeSignalListener(s, onSignal);
-    try {
-      conn?.close();
-    } catch {
-      // closed by a timeout or an abort
-    }
+    for (const [signal, handler] of handlers) Deno.removeSignalListener(signal, handler);
+    if (caught !== undefined) conn?.abort();
+    else await conn?.close();
   }
 }
 

@@ -48,4 +48,3 @@ export type {
   LengthFormat,
 } from "../framing/mod.ts";
 export * from "./remote_exec.ts";
-export * from "./file_transfer.ts";

@@ -12,7 +12,8 @@
  * @module
  */
 
-import { receiveFiles, sendFiles } from "../tcp/mod.ts";
+import { FramedConn } from "../tcp/mod.ts";
+import { receiveFiles, sendFiles } from "../tcp/transfer/mod.ts";
 import { writeAll } from "../tcp/write_all.ts";
 
 const SELF = new URL(import.meta.url).pathname;
@@ -69,7 +70,11 @@ async function childRole(role: string, args: string[]): Promise<void> {
       await file?.sync();
     } else {
       const wire = role === "seed-recv" ? "seed" : "sockkit";
-      const [result] = await receiveFiles(conn, { dir: args[0], wire, overwrite: true });
+      const [result] = await receiveFiles(new FramedConn(conn), {
+        dir: args[0],
+        wire,
+        overwrite: true,
+      });
       if (!result?.ok) throw new Error(`receive failed: ${result?.error?.message}`);
       bytes = result.size;
     }
@@ -93,7 +98,7 @@ async function childRole(role: string, args: string[]): Promise<void> {
     }
   } else {
     const wire = role === "seed-send" ? "seed" : "sockkit";
-    const [result] = await sendFiles(conn, [path], { wire });
+    const [result] = await sendFiles(new FramedConn(conn), [path], { wire });
     if (!result.ok) throw new Error(`send failed: ${result.error?.message}`);
   }
   console.log(JSON.stringify({ rss: peakRss() }));

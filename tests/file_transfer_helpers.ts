@@ -5,7 +5,7 @@
  * @module
  */
 
-import { writeAll } from "../tcp/write_all.ts";
+import { writeAll } from "../tcp/mod.ts";
 
 /** The CLI under test. */
 export const CLI: string = new URL("../examples/file_transfer.ts", import.meta.url).pathname;

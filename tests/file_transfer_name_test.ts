@@ -5,13 +5,24 @@ import {
   FileTransferError,
   isSafeFileName,
   unsafeFileNameReason,
-} from "../tcp/mod.ts";
+} from "../tcp/transfer/mod.ts";
 
 Deno.test({
   name: "safe names: plain base names pass, including non-ASCII, dots and spaces",
   permissions: "none",
   fn() {
-    for (const name of ["a.txt", "三体.txt", ".bashrc", "a b", "..a", "a..", "x".repeat(255)]) {
+    for (
+      const name of [
+        "a.txt",
+        "三体.txt",
+        ".bashrc",
+        "a b",
+        "..a",
+        "a..",
+        "x".repeat(233),
+        "a\u200bb",
+      ]
+    ) {
       assert.equal(unsafeFileNameReason(name), undefined, name);
       assert.equal(checkFileName(name), name);
     }
@@ -41,9 +52,15 @@ Deno.test({
       "",
       "x".repeat(256),
       "é".repeat(128),
+      "x".repeat(234),
+      "a\u2028b",
+      "a\u2029b",
+      "a\u061cb",
       "\ud800",
       ".a.sockkit-partial",
       ".a.sockkit-partial.json",
+      ".a.sockkit-lock",
+      ".a.sockkit-lock.abc123",
     ];
     for (const name of hostile) {
       assert.equal(isSafeFileName(name), false, JSON.stringify(name));

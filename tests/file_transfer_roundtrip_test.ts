@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { encodeEnvelopeHeader, encodeFrame, ENVELOPE_PRESETS } from "../framing/mod.ts";
+import { connectFramed, FramedConn, type FramedConnOptions, listenFramed } from "../tcp/mod.ts";
 import {
   type FileTransferResult,
   type FileWire,
@@ -7,7 +8,7 @@ import {
   receiveFiles,
   type SendFileOptions,
   sendFiles,
-} from "../tcp/mod.ts";
+} from "../tcp/transfer/mod.ts";
 import { listDir, randomBytes, startRelay } from "./file_transfer_helpers.ts";
 
 const NET: Deno.PermissionOptions = {
@@ -17,6 +18,8 @@ const NET: Deno.PermissionOptions = {
   sys: ["statfs"],
 };
 const SIZES = [0, 1, 4095, 4096, 4097, 10_000_000];
+/** Every test connection gives up after 10 s of silence (nothing here waits that long). */
+const DEADLINES: FramedConnOptions = { idleTimeout: 10_000 };
 
 /** Runs one transfer on the loopback: `sender` says which side listens. */
 async function transfer(
@@ -26,17 +29,17 @@ async function transfer(
   listener: "sender" | "receiver",
   extra: { send?: SendFileOptions; receive?: ReceiveFileOptions } = {},
 ): Promise<{ sent: FileTransferResult[]; received: FileTransferResult[] }> {
-  using server = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const send = async (conn: Deno.Conn) => {
-    using _ = conn;
+  await using server = listenFramed({ hostname: "127.0.0.1", port: 0, ...DEADLINES });
+  const send = async (conn: FramedConn) => {
+    await using _ = conn;
     return await sendFiles(conn, paths, { wire, ...extra.send });
   };
-  const receive = async (conn: Deno.Conn) => {
-    using _ = conn;
+  const receive = async (conn: FramedConn) => {
+    await using _ = conn;
     return await receiveFiles(conn, { wire, dir, ...extra.receive });
   };
-  const accepted = server.accept();
-  const connected = Deno.connect({ hostname: "127.0.0.1", port: server.addr.port });
+  const accepted = server.accept().then((conn) => conn!);
+  const connected = connectFramed({ hostname: "127.0.0.1", port: server.addr.port, ...DEADLINES });
   const [a, c] = await Promise.all([accepted, connected]);
   const [sent, received] = listener === "sender"
     ? await Promise.all([send(a), receive(c)])
@@ -119,6 +122,7 @@ Deno.test({
     const src = await Deno.makeTempDir();
     try {
       await Deno.writeTextFile(`${src}/三体.txt`, "abc");
+      // a raw peer, as the tutorial's client reads
       using server = Deno.listen({ hostname: "127.0.0.1", port: 0 });
       const reading = (async () => {
         using conn = await server.accept();
@@ -127,8 +131,9 @@ Deno.test({
         return new Uint8Array(chunks.flatMap((c) => [...c]));
       })();
       {
-        using conn = await Deno.connect({ hostname: "127.0.0.1", port: server.addr.port });
-        await sendFiles(conn, [`${src}/三体.txt`], { wire: "seed" });
+        await using conn = await connectFramed({ port: server.addr.port, ...DEADLINES });
+        const [sent] = await sendFiles(conn, [`${src}/三体.txt`], { wire: "seed" });
+        assert.deepEqual([sent.ok, sent.acknowledged], [true, false]);
       }
       const bytes = await reading;
       const json = new TextEncoder().encode('{"filename":"三体.txt","filesize":3}');
@@ -210,9 +215,9 @@ Deno.test({
       for (const name of HOSTILE) {
         // seed wire: a raw sender, exactly like the tutorial's server but with a hostile name
         {
-          using server = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+          await using server = listenFramed({ hostname: "127.0.0.1", port: 0, ...DEADLINES });
           const receiving = (async () => {
-            using conn = await server.accept();
+            await using conn = (await server.accept())!;
             return await receiveFiles(conn, { dir: dst, wire: "seed" });
           })();
           {
@@ -226,9 +231,9 @@ Deno.test({
         }
         // sockkit wire: an offer with the hostile name gets a refusal frame back
         {
-          using server = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+          await using server = listenFramed({ hostname: "127.0.0.1", port: 0, ...DEADLINES });
           const receiving = (async () => {
-            using conn = await server.accept();
+            await using conn = (await server.accept())!;
             return await receiveFiles(conn, { dir: dst });
           })();
           {
@@ -272,15 +277,15 @@ Deno.test({
     try {
       await Deno.writeFile(`${src}/data.bin`, randomBytes(1_000_000, 3));
       await Deno.writeFile(`${src}/next.bin`, randomBytes(1000, 4));
-      using receiverListener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+      await using receiverListener = listenFramed({ hostname: "127.0.0.1", port: 0, ...DEADLINES });
       await using relay = startRelay({ upstream: receiverListener.addr, flipAt: 500_000 });
       const receiving = (async () => {
-        using conn = await receiverListener.accept();
+        await using conn = (await receiverListener.accept())!;
         return await receiveFiles(conn, { dir: dst });
       })();
       let sent;
       {
-        using conn = await Deno.connect({ hostname: "127.0.0.1", port: relay.addr.port });
+        await using conn = await connectFramed({ port: relay.addr.port, ...DEADLINES });
         sent = await sendFiles(conn, [`${src}/data.bin`, `${src}/next.bin`]);
       }
       const received = await receiving;
@@ -306,16 +311,16 @@ Deno.test({
     try {
       const data = randomBytes(3_000_000, 9);
       await Deno.writeFile(`${src}/movie.bin`, data);
-      using receiverListener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+      await using receiverListener = listenFramed({ hostname: "127.0.0.1", port: 0, ...DEADLINES });
       {
         await using relay = startRelay({ upstream: receiverListener.addr, cutAfter: 1_200_000 });
         const receiving = (async () => {
-          using conn = await receiverListener.accept();
+          await using conn = (await receiverListener.accept())!;
           return await receiveFiles(conn, { dir: dst });
         })();
         let sent;
         {
-          using conn = await Deno.connect({ hostname: "127.0.0.1", port: relay.addr.port });
+          await using conn = await connectFramed({ port: relay.addr.port, ...DEADLINES });
           sent = await sendFiles(conn, [`${src}/movie.bin`]);
         }
         const [received] = await receiving;
@@ -352,13 +357,17 @@ Deno.test({
     const dst = await Deno.makeTempDir();
     try {
       const cut = async () => {
-        using receiverListener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+        await using receiverListener = listenFramed({
+          hostname: "127.0.0.1",
+          port: 0,
+          ...DEADLINES,
+        });
         await using relay = startRelay({ upstream: receiverListener.addr, cutAfter: 600_000 });
         const receiving = (async () => {
-          using conn = await receiverListener.accept();
+          await using conn = (await receiverListener.accept())!;
           return await receiveFiles(conn, { dir: dst });
         })();
-        using conn = await Deno.connect({ hostname: "127.0.0.1", port: relay.addr.port });
+        await using conn = await connectFramed({ port: relay.addr.port, ...DEADLINES });
         await sendFiles(conn, [`${src}/f.bin`]);
         const [received] = await receiving;
         assert.equal(received.error?.code, "truncated");
@@ -397,9 +406,9 @@ Deno.test({
   async fn() {
     const dst = await Deno.makeTempDir();
     const rawSeed = async (bytes: Uint8Array, options: ReceiveFileOptions = {}) => {
-      using server = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+      await using server = listenFramed({ hostname: "127.0.0.1", port: 0, ...DEADLINES });
       const receiving = (async () => {
-        using conn = await server.accept();
+        await using conn = (await server.accept())!;
         return await receiveFiles(conn, { dir: dst, wire: "seed", ...options });
       })();
       {
@@ -457,10 +466,10 @@ Deno.test({
   async fn() {
     const dst = await Deno.makeTempDir();
     try {
-      using server = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+      await using server = listenFramed({ hostname: "127.0.0.1", port: 0, idleTimeout: 200 });
       const receiving = (async () => {
-        using conn = await server.accept();
-        return await receiveFiles(conn, { dir: dst, wire: "seed", idleTimeout: 200 });
+        await using conn = (await server.accept())!;
+        return await receiveFiles(conn, { dir: dst, wire: "seed" });
       })();
       using conn = await Deno.connect({ hostname: "127.0.0.1", port: server.addr.port });
       const head = encodeEnvelopeHeader({ filename: "slow.bin" }, 100, ENVELOPE_PRESETS.python);
@@ -480,12 +489,23 @@ Deno.test({
   name: "bad arguments throw TypeError / RangeError",
   permissions: "none",
   fn() {
-    const conn = {} as Deno.Conn;
+    // a connection that is never used: every check runs before any byte moves
+    const idle = { read: () => Promise.resolve(null), close() {} } as unknown as Deno.Conn;
+    const conn = new FramedConn(idle);
     assert.throws(() => sendFiles(conn, ["a", "b"], { wire: "seed" }), RangeError);
     assert.throws(() => sendFiles(conn, ["a"], { wire: "x" as FileWire }), TypeError);
     assert.throws(() => sendFiles(conn, ["a"], { names: [] }), RangeError);
-    assert.throws(() => receiveFiles(conn, { idleTimeout: -1 }), RangeError);
+    assert.throws(() => receiveFiles(conn, { maxFiles: 0 }), RangeError);
     assert.throws(() => receiveFiles(conn, { maxFileSize: -1 }), RangeError);
+    assert.throws(
+      () => receiveFiles({} as FramedConn, {}),
+      TypeError,
+      "a raw Deno.Conn or anything else is refused",
+    );
+    assert.throws(
+      () => receiveFiles(new FramedConn(idle, { lengthFormat: "u16be" }), {}),
+      TypeError,
+    );
   },
 });
 
@@ -522,6 +542,40 @@ Deno.test({
     } finally {
       await Deno.remove(src, { recursive: true });
       await Deno.remove(dir, { recursive: true });
+    }
+  },
+});
+
+Deno.test({
+  name: "write deadline: a receiver that accepts and then reads nothing fails the send with " +
+    "'timeout' (the connection's writeTimeout, no watchdog of its own)",
+  permissions: NET,
+  async fn() {
+    const src = await Deno.makeTempDir();
+    try {
+      await Deno.writeFile(`${src}/big.bin`, randomBytes(32_000_000, 8));
+      using server = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+      let peer: Deno.Conn | undefined;
+      const stalling = (async () => {
+        peer = await server.accept();
+        // read the offer, accept from 0, then never read again
+        const buffer = new Uint8Array(4096);
+        await peer.read(buffer);
+        const reply = new TextEncoder().encode('{"type":"accept","offset":0,"sha256":""}');
+        const frame = new Uint8Array(4 + reply.length);
+        new DataView(frame.buffer).setUint32(0, reply.length);
+        frame.set(reply, 4);
+        await peer.write(frame);
+      })();
+      await using conn = await connectFramed({ port: server.addr.port, writeTimeout: 300 });
+      const [sent] = await sendFiles(conn, [`${src}/big.bin`]);
+      await stalling;
+      peer?.close();
+      assert.equal(sent.ok, false);
+      assert.equal(sent.error?.code, "timeout", sent.error?.message);
+      assert.match(sent.error!.message, /write/);
+    } finally {
+      await Deno.remove(src, { recursive: true });
     }
   },
 });

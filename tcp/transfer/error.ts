@@ -9,7 +9,9 @@
  * - `"unsafe-name"`: the sender's file name is not a plain base name (path, `..`, control
  *   characters, …).
  * - `"exists"`: a file of that name is already in the directory and overwriting was not allowed.
- * - `"no-space"`: the file is larger than the free space of the destination's file system.
+ * - `"busy"`: another receive of the same name is running in that directory.
+ * - `"no-space"`: the file is larger than the free space of the destination's file system, or
+ *   the disk filled up during the transfer (the partial data is kept for a resume).
  * - `"too-large"`: a header or a file over its limit.
  * - `"bad-header"`: a header that is not a valid JSON object with a non-negative size.
  * - `"checksum"`: the received bytes do not have the sender's SHA-256: nothing was kept.
@@ -20,11 +22,14 @@
  * - `"protocol"`: the peer broke the protocol (unexpected message, wrong wire).
  * - `"not-found"`: a file to send does not exist or is not a regular file.
  * - `"connection"`: the connection failed (reset, broken pipe, closed).
+ * - `"unsafe-file"`: a hidden file of the transfer in the directory is a link or not a regular
+ *   file, or was replaced during the transfer: nothing is written through it.
  * - `"io"`: reading or writing a local file failed.
  */
 export type FileTransferErrorCode =
   | "unsafe-name"
   | "exists"
+  | "busy"
   | "no-space"
   | "too-large"
   | "bad-header"
@@ -35,7 +40,38 @@ export type FileTransferErrorCode =
   | "protocol"
   | "not-found"
   | "connection"
+  | "unsafe-file"
   | "io";
+
+/**
+ * Every {@linkcode FileTransferErrorCode}, for checking a code that came from the network.
+ *
+ * @example Checking a code a peer sent
+ * ```ts
+ * import { FILE_TRANSFER_ERROR_CODES } from "@sockkit/sockkit/transfer";
+ * import assert from "node:assert/strict";
+ *
+ * assert.ok(FILE_TRANSFER_ERROR_CODES.includes("busy"));
+ * assert.ok(!(FILE_TRANSFER_ERROR_CODES as readonly string[]).includes("rm -rf"));
+ * ```
+ */
+export const FILE_TRANSFER_ERROR_CODES: readonly FileTransferErrorCode[] = Object.freeze([
+  "unsafe-name",
+  "exists",
+  "busy",
+  "no-space",
+  "too-large",
+  "bad-header",
+  "checksum",
+  "truncated",
+  "timeout",
+  "aborted",
+  "protocol",
+  "not-found",
+  "connection",
+  "unsafe-file",
+  "io",
+]);
 
 /**
  * A file transfer failed. `code` tells why; a sender gets the receiver's code for a file the
@@ -43,7 +79,7 @@ export type FileTransferErrorCode =
  *
  * @example Telling failures apart
  * ```ts
- * import { FileTransferError } from "@sockkit/sockkit/tcp";
+ * import { FileTransferError } from "@sockkit/sockkit/transfer";
  * import assert from "node:assert/strict";
  *
  * const error = new FileTransferError("exists", "a.txt already exists", { remote: true });

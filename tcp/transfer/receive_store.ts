@@ -1,0 +1,187 @@
+/**
+ * The disk side of a receive: where a file goes, what may be created, the body streamed into the
+ * held partial file, and the final move. Never touches the connection except through the body
+ * stream it is given.
+ *
+ * @module
+ */
+
+import type { Hash } from "node:crypto";
+import { join } from "node:path";
+import { toTransferError } from "./control.ts";
+import { FileTransferError } from "./error.ts";
+import { writeFileAll } from "./file_hash.ts";
+import { freeSpace } from "./free_space.ts";
+import {
+  checkStillAt,
+  chmodOpen,
+  lstatOrUndefined,
+  moveIntoPlace,
+  removeEntry,
+  syncDir,
+} from "./no_follow.ts";
+import { escapeFileName } from "./safe_name.ts";
+import {
+  FILE_CHUNK,
+  type FileTransferResult,
+  PARTIAL_STATE_SUFFIX,
+  PARTIAL_SUFFIX,
+  type ResolvedReceiveOptions,
+} from "./wire.ts";
+
+/** Where a file goes, and its hidden partial and state files. */
+export interface Target {
+  /** The checked base name. */
+  name: string;
+  /** The final path. */
+  final: string;
+  /** The hidden file that holds the data until it is verified. */
+  partial: string;
+  /** The hidden file that records the source a partial belongs to. */
+  state: string;
+}
+
+/** The paths of `name` in `dir` (the name must be checked already). */
+export function targetOf(dir: string, name: string): Target {
+  return {
+    name,
+    final: join(dir, name),
+    partial: join(dir, `.${name}${PARTIAL_SUFFIX}`),
+    state: join(dir, `.${name}${PARTIAL_STATE_SUFFIX}`),
+  };
+}
+
+/**
+ * Checks that a file may be created under its final name and fits the disk.
+ *
+ * @throws {FileTransferError} `"too-large"`, `"exists"` or `"no-space"`.
+ */
+export async function admit(
+  target: Target,
+  size: number,
+  needed: number,
+  options: ResolvedReceiveOptions,
+): Promise<void> {
+  if (size > options.maxFileSize) {
+    throw new FileTransferError(
+      "too-large",
+      `${escapeFileName(target.name)} is ${size} bytes, over the limit of ${options.maxFileSize}`,
+    );
+  }
+  const existing = await lstatOrUndefined(target.final);
+  if (existing !== undefined && (!options.overwrite || existing.isDirectory)) {
+    throw new FileTransferError(
+      "exists",
+      `${escapeFileName(target.name)} already exists in ${escapeFileName(options.dir)}${
+        existing.isDirectory ? " (a directory)" : " and overwriting was not allowed"
+      }`,
+    );
+  }
+  const free = freeSpace(options.dir, options.canStatfs);
+  if (free !== undefined && needed > free) {
+    throw new FileTransferError(
+      "no-space",
+      `${escapeFileName(target.name)} needs ${needed} bytes but ${
+        escapeFileName(options.dir)
+      } has ${free} free`,
+    );
+  }
+}
+
+/** How to resume or discard the partial data of `target`, for messages. */
+export function resumeHint(target: Target): string {
+  return `are kept in ${escapeFileName(target.partial)}: send the file again to resume, or ` +
+    `delete ${escapeFileName(target.partial)} and ${escapeFileName(target.state)} to discard them`;
+}
+
+/**
+ * Streams a body into the file at its current position, hashing it. Socket chunks are gathered
+ * into 1 MiB blocks; one block is written to the file while the next one fills from the socket
+ * (one write in flight, so the file's bytes stay in order; at most two blocks in memory).
+ *
+ * @returns `undefined`, or the local error (disk) that stopped it, after keeping every byte that
+ *   made it. A failure of the stream (the connection) is thrown.
+ */
+export async function writeBody(
+  body: ReadableStream<Uint8Array>,
+  file: Deno.FsFile,
+  hash: Hash,
+  result: FileTransferResult,
+  options: ResolvedReceiveOptions,
+  offset: number,
+  total: number,
+): Promise<FileTransferError | undefined> {
+  const reader = body.getReader();
+  const blocks = [new Uint8Array(FILE_CHUNK), new Uint8Array(FILE_CHUNK)];
+  let which = 0;
+  let filled = 0;
+  let writing: Promise<void> | undefined;
+  let diskError: unknown;
+  const name = result.name;
+  let done = offset;
+  const flush = async () => {
+    const block = blocks[which].subarray(0, filled);
+    await writing;
+    writing = writeFileAll(file, block);
+    // a disk error is collected here and reported after the current read
+    writing = writing.catch((error) => {
+      diskError ??= error;
+    });
+    which ^= 1;
+    filled = 0;
+  };
+  options.onProgress?.({ name, phase: "receiving", done, total, offset });
+  try {
+    for (;;) {
+      if (diskError !== undefined) break;
+      const { value, done: end } = await reader.read();
+      if (end) break;
+      hash.update(value);
+      let at = 0;
+      while (at < value.length) {
+        const n = Math.min(FILE_CHUNK - filled, value.length - at);
+        blocks[which].set(value.subarray(at, at + n), filled);
+        filled += n;
+        at += n;
+        if (filled === FILE_CHUNK) await flush();
+      }
+      done += value.length;
+      result.transferred += value.length;
+      options.onProgress?.({ name, phase: "receiving", done, total, offset });
+    }
+    if (filled > 0 && diskError === undefined) await flush();
+    await writing;
+  } catch (error) {
+    // Keep every byte that arrived: the next run resumes after them.
+    if (filled > 0 && diskError === undefined) await flush();
+    await writing;
+    throw error;
+  } finally {
+    reader.releaseLock();
+  }
+  return diskError === undefined ? undefined : toTransferError(diskError);
+}
+
+/**
+ * Gives the verified partial file the sender's mode and mtime (through the open handle), then
+ * moves it to its final name and makes the move durable.
+ */
+export async function finish(
+  target: Target,
+  file: Deno.FsFile,
+  options: ResolvedReceiveOptions,
+  mode: number,
+  mtime: number | undefined,
+): Promise<void> {
+  const info = await checkStillAt(target.partial, file);
+  if (mtime !== undefined) await file.utime(new Date(), new Date(mtime));
+  chmodOpen(target.partial, info, mode);
+  await moveIntoPlace(target.partial, target.final, file, options.overwrite);
+  await syncDir(options.dir);
+}
+
+/** Removes a partial file and its state (the entries themselves, never a link's target). */
+export async function discard(target: Target): Promise<void> {
+  await removeEntry(target.partial);
+  await removeEntry(target.state);
+}
