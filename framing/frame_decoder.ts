@@ -4,8 +4,15 @@
  * @module
  */
 
-import { CorruptFrameError, FrameTooLargeError, TruncatedFrameError } from "./errors.ts";
+import { DecoderStream, type StreamDecoder } from "./decoder_stream.ts";
+import {
+  CorruptFrameError,
+  type FrameError,
+  FrameTooLargeError,
+  TruncatedFrameError,
+} from "./errors.ts";
 import { FrameFormat, type FrameOptions, resolveFrameFormat } from "./frame_format.ts";
+import { fieldLength, hex, LENGTH_FIELDS, type LengthField } from "./length_field.ts";
 
 /** Options of {@linkcode FrameDecoder} and {@linkcode FrameDecoderStream}. */
 export interface FrameDecoderOptions extends FrameOptions {
@@ -20,11 +27,6 @@ export interface FrameDecoderOptions extends FrameOptions {
   copy?: boolean;
 }
 
-const U8 = 0, U16BE = 1, U16LE = 2, U24BE = 3, U32BE = 4, U32LE = 5, I32LE = 6, U64BE = 7;
-const VARINT = 8;
-const CODES = { u8: U8, u16be: U16BE, u16le: U16LE, u24be: U24BE, u32be: U32BE, u32le: U32LE };
-const MORE_CODES = { i32le: I32LE, u64be: U64BE, varint: VARINT };
-const FORMAT_CODES: Record<string, number> = { ...CODES, ...MORE_CODES };
 const EMPTY = new Uint8Array(0);
 /** Frames assembled from several chunks, up to this size, are carved out of a shared slab. */
 const SLAB_FRAME_MAX = 256 * 1024;
@@ -56,11 +58,11 @@ const SLAB_SIZE = 1024 * 1024;
  * decoder.finish(); // nothing left over
  * ```
  */
-export class FrameDecoder {
+export class FrameDecoder implements StreamDecoder {
   /** The resolved layout and limit. */
   readonly format: FrameFormat;
   #copy: boolean;
-  #code: number;
+  #field: LengthField;
   #prefix: number;
   #adjust: number;
   #max: number;
@@ -74,7 +76,7 @@ export class FrameDecoder {
   #scratch: Uint8Array;
   #slab: Uint8Array = EMPTY;
   #slabUsed = 0;
-  #error: unknown = undefined;
+  #error: FrameError | undefined = undefined;
 
   /**
    * Makes a decoder.
@@ -88,7 +90,7 @@ export class FrameDecoder {
     if (typeof copy !== "boolean") throw new TypeError("copy must be a boolean");
     this.#copy = copy;
     const f = this.format;
-    this.#code = FORMAT_CODES[f.lengthFormat];
+    this.#field = LENGTH_FIELDS[f.lengthFormat];
     this.#prefix = f.lengthOffset;
     this.#adjust = f.lengthAdjustment - (f.lengthIncludesHeader ? f.lengthOffset + f.fieldSize : 0);
     this.#max = f.maxFrameLength;
@@ -102,12 +104,38 @@ export class FrameDecoder {
   }
 
   /**
+   * The fault found in the stream (a header over the limit or corrupt), kept until it is thrown;
+   * `undefined` while the stream is sound. See {@linkcode FrameDecoder.prototype.push}.
+   */
+  get error(): FrameError | undefined {
+    return this.#error;
+  }
+
+  /**
    * Feeds a chunk and returns every frame it completes, in order. Empty chunks are fine.
+   *
+   * Every complete frame before a fault reaches the caller: when the chunk holds good frames and
+   * then a bad header, they are returned and the fault is kept in
+   * {@linkcode FrameDecoder.prototype.error}, to be thrown by the next `push`, `next` or
+   * `finish`. When the bad header comes first, this call throws.
    *
    * @param chunk The next bytes of the stream. Kept by reference: do not modify it afterwards.
    * @returns The completed frames (possibly none).
    * @throws {FrameTooLargeError} When a header declares more than `maxFrameLength`.
    * @throws {CorruptFrameError} When a header cannot be valid.
+   *
+   * @example Good frames before a bad header are returned, the fault comes next
+   * ```ts
+   * import { encodeFrames, FrameDecoder, FrameTooLargeError } from "@sockkit/sockkit/framing";
+   * import assert from "node:assert/strict";
+   *
+   * const good = encodeFrames([new Uint8Array([1]), new Uint8Array([2])]);
+   * const decoder = new FrameDecoder({ maxFrameLength: 100 });
+   * const frames = decoder.push(new Uint8Array([...good, 0xff, 0xff, 0xff, 0xff]));
+   * assert.deepEqual(frames, [new Uint8Array([1]), new Uint8Array([2])]);
+   * assert.ok(decoder.error instanceof FrameTooLargeError);
+   * assert.throws(() => decoder.finish(), FrameTooLargeError);
+   * ```
    */
   push(chunk: Uint8Array): Uint8Array[] {
     this.feed(chunk);
@@ -215,18 +243,25 @@ export class FrameDecoder {
   /**
    * Declares the end of the stream.
    *
-   * @throws {TruncatedFrameError} When the stream ended inside a frame's header or body.
+   * @returns The complete frames fed but not yet pulled with `next` (none after `push`).
+   * @throws {TruncatedFrameError} When the stream ended inside a frame's header or body. As with
+   *   `push`, when complete frames come before it they are returned and the next call throws.
    */
-  finish(): void {
-    if (this.#error !== undefined) throw this.#error;
-    if (this.#buffered === 0) return;
+  finish(): Uint8Array[] {
+    const out: Uint8Array[] = [];
+    this.#guard(out, 0x7fffffff);
+    if (this.#error !== undefined || this.#buffered === 0) return out;
     const head = this.#gatherHeader();
     const headerBytes = this.#scratch.slice(0, head);
-    if (this.#frameLength >= 0) {
-      throw new TruncatedFrameError(this.#frameLength, this.#buffered, "body", { headerBytes });
-    }
-    const expected = this.format.fieldSize ? this.#minHeader : this.#buffered + 1;
-    throw new TruncatedFrameError(expected, this.#buffered, "header", { headerBytes });
+    const expected = this.#frameLength >= 0
+      ? this.#frameLength
+      : this.format.fieldSize
+      ? this.#minHeader
+      : this.#buffered + 1;
+    const part = this.#frameLength >= 0 ? "body" : "header";
+    this.#error = new TruncatedFrameError(expected, this.#buffered, part, { headerBytes });
+    if (out.length === 0) throw this.#error;
+    return out;
   }
 
   #guard(out: Uint8Array[], max: number): void {
@@ -234,8 +269,9 @@ export class FrameDecoder {
     try {
       this.#drain(out, max);
     } catch (error) {
-      this.#error = error;
-      throw error;
+      this.#error = error as FrameError;
+      // The frames decoded before the fault are the caller's; the fault waits for the next call.
+      if (out.length === 0) throw error;
     }
   }
 
@@ -272,40 +308,18 @@ export class FrameDecoder {
         this.#frameLength = -1;
       }
     }
-    const code = this.#code;
-    if (this.#frameLength < 0 && this.#prefix === 0 && !this.#copy && code <= I32LE) {
-      // The common layouts: a fixed-size length field first. Kept tight: no calls per frame.
-      const size = this.format.fieldSize;
+    const field = this.#field;
+    if (this.#frameLength < 0 && this.#prefix === 0 && !this.#copy && field.size !== 0) {
+      // The common layouts: a fixed-size length field first. Kept tight: no allocation per frame.
+      const size = field.size;
+      const read = field.read;
       const adjust = this.#adjust;
-      const limit = this.#max;
+      // A value above the field's range (a negative i32le) fails this check too.
+      const limit = Math.min(this.#max, field.max + adjust);
       let room = max - out.length;
-      while (room > 0 && end - pos >= size) {
-        let declared: number;
-        switch (code) {
-          case U32BE:
-            declared = chunk[pos] * 0x1000000 +
-              ((chunk[pos + 1] << 16) | (chunk[pos + 2] << 8) | chunk[pos + 3]);
-            break;
-          case U16BE:
-            declared = (chunk[pos] << 8) | chunk[pos + 1];
-            break;
-          case U8:
-            declared = chunk[pos];
-            break;
-          case U16LE:
-            declared = chunk[pos] | (chunk[pos + 1] << 8);
-            break;
-          case U24BE:
-            declared = (chunk[pos] << 16) | (chunk[pos + 1] << 8) | chunk[pos + 2];
-            break;
-          case U32LE:
-            declared = chunk[pos + 3] * 0x1000000 +
-              ((chunk[pos + 2] << 16) | (chunk[pos + 1] << 8) | chunk[pos]);
-            break;
-          default: // I32LE
-            declared = chunk[pos] | (chunk[pos + 1] << 8) | (chunk[pos + 2] << 16) |
-              (chunk[pos + 3] << 24);
-        }
+      while (room > 0) {
+        const declared = read(chunk, pos, end, limit);
+        if (declared < 0) break;
         const body = declared + adjust;
         if (body < 0 || body > limit) {
           this.#parseHeader(chunk, pos, end); // throws the precise error
@@ -443,118 +457,41 @@ export class FrameDecoder {
    * bytes are needed.
    */
   #parseHeader(buf: Uint8Array, pos: number, end: number): number {
-    let p = pos + this.#prefix;
-    let declared: number;
-    switch (this.#code) {
-      case U8:
-        if (p + 1 > end) return 0;
-        declared = buf[p];
-        p += 1;
-        break;
-      case U16BE:
-        if (p + 2 > end) return 0;
-        declared = (buf[p] << 8) | buf[p + 1];
-        p += 2;
-        break;
-      case U16LE:
-        if (p + 2 > end) return 0;
-        declared = buf[p] | (buf[p + 1] << 8);
-        p += 2;
-        break;
-      case U24BE:
-        if (p + 3 > end) return 0;
-        declared = (buf[p] << 16) | (buf[p + 1] << 8) | buf[p + 2];
-        p += 3;
-        break;
-      case U32BE:
-        if (p + 4 > end) return 0;
-        declared = buf[p] * 0x1000000 + ((buf[p + 1] << 16) | (buf[p + 2] << 8) | buf[p + 3]);
-        p += 4;
-        break;
-      case U32LE:
-        if (p + 4 > end) return 0;
-        declared = buf[p + 3] * 0x1000000 + ((buf[p + 2] << 16) | (buf[p + 1] << 8) | buf[p]);
-        p += 4;
-        break;
-      case I32LE:
-        if (p + 4 > end) return 0;
-        declared = buf[p] | (buf[p + 1] << 8) | (buf[p + 2] << 16) | (buf[p + 3] << 24);
-        p += 4;
-        if (declared < 0) {
-          throw new CorruptFrameError(
-            `negative length ${declared} in an i32le header (bytes ${hex(buf, pos, p)})`,
-            { headerBytes: buf.slice(pos, p) },
-          );
-        }
-        break;
-      case U64BE: {
-        if (p + 8 > end) return 0;
-        const hi = buf[p] * 0x1000000 + ((buf[p + 1] << 16) | (buf[p + 2] << 8) | buf[p + 3]);
-        const lo = buf[p + 4] * 0x1000000 +
-          ((buf[p + 5] << 16) | (buf[p + 6] << 8) | buf[p + 7]);
-        declared = hi * 0x100000000 + lo;
-        p += 8;
-        break;
-      }
-      default: {
-        // Unsigned LEB128: at most 10 bytes, minimal encoding.
-        declared = 0;
-        let scale = 1;
-        let count = 0;
-        for (;;) {
-          if (p >= end) return 0;
-          const byte = buf[p++];
-          count++;
-          if (count === 10 && byte > 1) {
-            throw new CorruptFrameError(
-              `varint length longer than 64 bits (bytes ${hex(buf, pos, p)})`,
-              { headerBytes: buf.slice(pos, p) },
-            );
-          }
-          declared += (byte & 0x7f) * scale;
-          scale *= 0x80;
-          if (byte < 0x80) {
-            if (byte === 0 && count > 1) {
-              throw new CorruptFrameError(
-                `overlong (non-minimal) varint length (bytes ${hex(buf, pos, p)})`,
-                { headerBytes: buf.slice(pos, p) },
-              );
-            }
-            break;
-          }
-          if (this.#prefix + declared + this.#adjust > this.#max) {
-            // Later bytes can only make it larger: refuse now.
-            throw new FrameTooLargeError(
-              this.#prefix + declared + this.#adjust,
-              this.#max,
-              "frame",
-              { headerBytes: buf.slice(pos, p) },
-            );
-          }
-        }
-      }
+    const field = this.#field;
+    const p = pos + this.#prefix;
+    const declared = field.read(buf, p, end, this.#max - this.#prefix - this.#adjust);
+    if (declared < 0) return 0;
+    const stop = p + fieldLength(field, declared);
+    if (declared > field.max && field.signed) {
+      throw new CorruptFrameError(
+        `negative length ${declared - 0x100000000} in an i32le header (bytes ${
+          hex(buf, pos, stop)
+        })`,
+        { headerBytes: buf.slice(pos, stop) },
+      );
     }
     const body = declared + this.#adjust;
     if (body < 0) {
       throw new CorruptFrameError(
         `declared length ${declared} leaves a negative body (${body} bytes) after adjustment`,
-        { headerBytes: buf.slice(pos, p) },
+        { headerBytes: buf.slice(pos, stop) },
       );
     }
-    if (this.#prefix + body > this.#max) {
+    if (this.#prefix + body > this.#max || declared > field.max) {
       throw new FrameTooLargeError(this.#prefix + body, this.#max, "frame", {
         headerBytes: buf.slice(pos, Math.min(end, pos + 8)),
       });
     }
     this.#bodyLength = body;
-    return p - pos;
+    return stop - pos;
   }
 }
 
 /**
- * A `TransformStream` that turns a byte stream into frames. The stream errors with
- * {@linkcode TruncatedFrameError} when its input ends inside a frame, and with
- * {@linkcode FrameTooLargeError} or {@linkcode CorruptFrameError} on a bad header.
+ * A stream that turns bytes into frames, for `pipeThrough` (it has the shape of a
+ * `TransformStream<Uint8Array, Uint8Array>`). Every complete frame reaches the reader; then the
+ * readable side errors with {@linkcode TruncatedFrameError} when the input ended inside a frame,
+ * or with {@linkcode FrameTooLargeError} or {@linkcode CorruptFrameError} on a bad header.
  *
  * @example Decoding a stream
  * ```ts
@@ -568,29 +505,15 @@ export class FrameDecoder {
  * assert.deepEqual(frames, [new Uint8Array([1]), new Uint8Array([2, 3])]);
  * ```
  */
-export class FrameDecoderStream extends TransformStream<Uint8Array, Uint8Array> {
+export class FrameDecoderStream extends DecoderStream {
   /**
    * Makes the stream.
    *
    * @param options The frame layout, the limit and whether to copy.
    */
   constructor(options: FrameDecoderOptions | FrameFormat = {}) {
-    const decoder = new FrameDecoder(options);
-    super({
-      transform(chunk, controller) {
-        for (const frame of decoder.push(chunk)) controller.enqueue(frame);
-      },
-      flush() {
-        decoder.finish();
-      },
-    });
+    super(new FrameDecoder(options));
   }
-}
-
-function hex(buf: Uint8Array, from: number, to: number): string {
-  const parts: string[] = [];
-  for (let i = from; i < to && i < from + 12; i++) parts.push(buf[i].toString(16).padStart(2, "0"));
-  return parts.join(" ") + (to - from > 12 ? " …" : "");
 }
 
 function describe(value: unknown): string {

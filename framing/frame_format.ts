@@ -7,32 +7,9 @@
  */
 
 import { FrameTooLargeError } from "./errors.ts";
+import { fieldLength, LENGTH_FIELDS, type LengthField, type LengthFormat } from "./length_field.ts";
 
-/**
- * The format of the length field.
- *
- * | format   | bytes | range             | note                                                   |
- * | -------- | ----- | ----------------- | ------------------------------------------------------ |
- * | `u8`     | 1     | 0 … 255           |                                                        |
- * | `u16be`  | 2     | 0 … 65,535        | network order                                          |
- * | `u16le`  | 2     | 0 … 65,535        |                                                        |
- * | `u24be`  | 3     | 0 … 16,777,215    |                                                        |
- * | `u32be`  | 4     | 0 … 2^32−1        | the default (network order, tokio and Netty's default) |
- * | `u32le`  | 4     | 0 … 2^32−1        |                                                        |
- * | `i32le`  | 4     | 0 … 2^31−1        | Python's `struct.pack('i', n)`; negative is corrupt    |
- * | `u64be`  | 8     | 0 … 2^53−1        | larger values are refused                              |
- * | `varint` | 1–10  | 0 … 2^53−1        | unsigned LEB128 (protobuf, libp2p); minimal encoding   |
- */
-export type LengthFormat =
-  | "u8"
-  | "u16be"
-  | "u16le"
-  | "u24be"
-  | "u32be"
-  | "u32le"
-  | "i32le"
-  | "u64be"
-  | "varint";
+export type { LengthFormat };
 
 /** Every {@linkcode LengthFormat}, in order of size. */
 export const LENGTH_FORMATS: readonly LengthFormat[] = Object.freeze([
@@ -122,30 +99,6 @@ export const FRAME_PRESETS: {
   } as const,
 );
 
-const FIELD_SIZES: Record<LengthFormat, number> = {
-  u8: 1,
-  u16be: 2,
-  u16le: 2,
-  u24be: 3,
-  u32be: 4,
-  u32le: 4,
-  i32le: 4,
-  u64be: 8,
-  varint: 0,
-};
-
-const FIELD_MAX: Record<LengthFormat, number> = {
-  u8: 0xff,
-  u16be: 0xffff,
-  u16le: 0xffff,
-  u24be: 0xffffff,
-  u32be: 0xffffffff,
-  u32le: 0xffffffff,
-  i32le: 0x7fffffff,
-  u64be: Number.MAX_SAFE_INTEGER,
-  varint: Number.MAX_SAFE_INTEGER,
-};
-
 /**
  * {@linkcode FrameOptions}, checked and resolved once. Pass one to several encoders and decoders
  * to share the work of checking; plain options objects are resolved the same way.
@@ -177,6 +130,7 @@ export class FrameFormat {
   readonly fieldSize: number;
   /** The largest value the length field can hold. */
   readonly fieldMax: number;
+  #field: LengthField;
 
   /**
    * Checks and resolves options.
@@ -190,7 +144,7 @@ export class FrameFormat {
       throw new TypeError("frame options must be an object");
     }
     const format = options.lengthFormat ?? "u32be";
-    if (typeof format !== "string" || !(format in FIELD_SIZES)) {
+    if (typeof format !== "string" || !Object.hasOwn(LENGTH_FIELDS, format)) {
       throw new TypeError(
         `unknown lengthFormat ${JSON.stringify(format)}; expected one of ${
           LENGTH_FORMATS.join(", ")
@@ -224,8 +178,9 @@ export class FrameFormat {
     this.lengthAdjustment = adjustment;
     this.lengthIncludesHeader = includes;
     this.maxFrameLength = max;
-    this.fieldSize = FIELD_SIZES[format];
-    this.fieldMax = FIELD_MAX[format];
+    this.#field = LENGTH_FIELDS[format];
+    this.fieldSize = this.#field.size;
+    this.fieldMax = this.#field.max;
     Object.freeze(this);
   }
 
@@ -238,7 +193,7 @@ export class FrameFormat {
    */
   headerLength(payloadLength: number): number {
     if (this.fieldSize !== 0) return this.lengthOffset + this.fieldSize;
-    return this.lengthOffset + varintLength(this.#declaredFor(payloadLength));
+    return this.lengthOffset + fieldLength(this.#field, this.#declaredFor(payloadLength));
   }
 
   /**
@@ -257,61 +212,7 @@ export class FrameFormat {
     let pos = offset;
     const prefix = this.lengthOffset;
     for (let i = 0; i < prefix; i++) target[pos++] = payload[i];
-    const v = declared;
-    switch (this.lengthFormat) {
-      case "u8":
-        target[pos++] = v;
-        break;
-      case "u16be":
-        target[pos++] = v >>> 8;
-        target[pos++] = v & 0xff;
-        break;
-      case "u16le":
-        target[pos++] = v & 0xff;
-        target[pos++] = v >>> 8;
-        break;
-      case "u24be":
-        target[pos++] = v >>> 16;
-        target[pos++] = (v >>> 8) & 0xff;
-        target[pos++] = v & 0xff;
-        break;
-      case "u32be":
-        target[pos++] = v >>> 24;
-        target[pos++] = (v >>> 16) & 0xff;
-        target[pos++] = (v >>> 8) & 0xff;
-        target[pos++] = v & 0xff;
-        break;
-      case "u32le":
-      case "i32le":
-        target[pos++] = v & 0xff;
-        target[pos++] = (v >>> 8) & 0xff;
-        target[pos++] = (v >>> 16) & 0xff;
-        target[pos++] = v >>> 24;
-        break;
-      case "u64be": {
-        const hi = Math.floor(v / 0x100000000);
-        const lo = v >>> 0;
-        target[pos++] = 0;
-        target[pos++] = 0;
-        target[pos++] = (hi >>> 8) & 0xff;
-        target[pos++] = hi & 0xff;
-        target[pos++] = lo >>> 24;
-        target[pos++] = (lo >>> 16) & 0xff;
-        target[pos++] = (lo >>> 8) & 0xff;
-        target[pos++] = lo & 0xff;
-        break;
-      }
-      case "varint": {
-        let rest = v;
-        while (rest >= 0x80) {
-          target[pos++] = (rest % 0x80) | 0x80;
-          rest = Math.floor(rest / 0x80);
-        }
-        target[pos++] = rest;
-        break;
-      }
-    }
-    return pos;
+    return this.#field.write(target, pos, declared);
   }
 
   /** The declared length for a payload, with every encode-side check. */
@@ -356,13 +257,4 @@ function checkInteger(name: string, value: unknown, min: number, max: number): n
     throw new RangeError(`${name} must be an integer from ${min} to ${max}, got ${value}`);
   }
   return value;
-}
-
-function varintLength(value: number): number {
-  let n = 1;
-  while (value >= 0x80) {
-    value = Math.floor(value / 0x80);
-    n++;
-  }
-  return n;
 }

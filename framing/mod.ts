@@ -8,6 +8,12 @@
  * typed errors, and a zero-copy decoder. The envelope (a length-prefixed JSON header that
  * declares a streamed body) is the tutorial's way to send big files.
  *
+ * The other cure, for line protocols (SMTP, Redis inline commands, JSON lines): a delimiter after
+ * every message. {@linkcode DelimiterDecoder} and {@linkcode DelimiterEncoder} take any set of
+ * delimiters (presets: LF or CRLF lines, CRLF only, LF only, NUL), check the size limit before
+ * buffering, fail fast or discard an oversize frame, and scan in linear time however the input
+ * is cut. Both decoders are a {@linkcode StreamDecoder}, so a transport can take either.
+ *
  * @example Round trip through the decoder, cut at an awkward place
  * ```ts
  * import { encodeFrames, FrameDecoder } from "@sockkit/sockkit/framing";
@@ -30,9 +36,17 @@ export {
   FrameFormat,
   type FrameOptions,
   LENGTH_FORMATS,
-  type LengthFormat,
 } from "./frame_format.ts";
+export type { LengthFormat } from "./length_field.ts";
 export * from "./frame_encoder.ts";
+export * from "./decoder_stream.ts";
 export * from "./frame_decoder.ts";
+export {
+  DELIMITER_PRESETS,
+  type DelimiterOptions,
+  type OversizePolicy,
+} from "./delimiter_format.ts";
+export * from "./delimiter_decoder.ts";
+export * from "./delimiter_encoder.ts";
 export * from "./frame_reader.ts";
 export * from "./envelope.ts";

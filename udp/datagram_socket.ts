@@ -9,6 +9,11 @@
 
 import { DatagramTooLargeError } from "./errors.ts";
 import { type AddressFamily, ipFamilyOf, maxPayloadFor } from "./limits.ts";
+import {
+  joinMulticastGroup,
+  type JoinMulticastOptions,
+  type MulticastMembership,
+} from "./multicast.ts";
 
 /** The datagram transports: UDP over IP, or unix-domain datagrams on a socket file. */
 export type DatagramTransport = "udp" | "unixpacket";
@@ -71,6 +76,13 @@ export interface OpenDatagramOptions {
    * @default {true}
    */
   checkSize?: boolean;
+  /**
+   * UDP only: let other sockets bind the same address and port (`SO_REUSEADDR`), as several
+   * listeners to one multicast group on one host do.
+   *
+   * @default {false}
+   */
+  reuseAddress?: boolean;
 }
 
 /** Settings for one {@linkcode DatagramSocket.receive}. */
@@ -261,6 +273,38 @@ export class DatagramSocket implements AsyncIterable<Datagram>, AsyncDisposable 
   /** The size of the buffer a receive without a caller `buffer` reads into. */
   get receiveBufferSize(): number {
     return this.#scratch.length;
+  }
+
+  /**
+   * Joins a multicast group, so datagrams sent to it reach this socket (bind the socket to the
+   * group's address, or to a wildcard, and the group's port). The membership also sets whether
+   * the socket's own multicast datagrams loop back to this host and, for IPv4, their TTL.
+   *
+   * Requires `allow-net` permission for the group's address.
+   *
+   * @example A group on this host only (not run here: it needs net access to the group)
+   * ```ts ignore
+   * import { openDatagram } from "@sockkit/sockkit/udp";
+   * import assert from "node:assert/strict";
+   *
+   * const group = "239.255.77.77";
+   * await using rx = openDatagram({ hostname: group, port: 0 }); // only the group's datagrams
+   * await using joined = await rx.joinMulticast(group); // on the loopback interface
+   * await using tx = openDatagram({ hostname: "127.0.0.1", port: 0 }); // sends via loopback
+   * await using sending = await tx.joinMulticast(group, { ttl: 0, loopback: true }); // host only
+   * await tx.send(new TextEncoder().encode("hi"), { hostname: group, port: (rx.addr as Deno.NetAddr).port });
+   * assert.equal(new TextDecoder().decode((await rx.receive({ timeout: 2000 })).data), "hi");
+   * ```
+   *
+   * @tags allow-net
+   * @param group The group's address: 224.0.0.0/4 for an IPv4 socket, ff00::/8 for IPv6.
+   * @param options The interface (loopback by default for IPv4), loopback and TTL.
+   * @returns The membership; leave with `leave()` or `await using`.
+   * @throws {TypeError} For a unixpacket socket, a non-multicast address, or a family mismatch.
+   */
+  joinMulticast(group: string, options?: JoinMulticastOptions): Promise<MulticastMembership> {
+    if (this.#closed) return Promise.reject(closedError());
+    return joinMulticastGroup(this.#conn, this.#family, group, options);
   }
 
   /** Whether {@linkcode DatagramSocket.close} was called. */
@@ -670,7 +714,8 @@ export function openDatagram(options: OpenDatagramOptions = {}): DatagramSocket 
   if (options === null || typeof options !== "object") {
     throw new TypeError("options must be an object");
   }
-  const { transport = "udp", hostname, port, path, receiveBufferSize, checkSize } = options;
+  const { transport = "udp", hostname, port, path, receiveBufferSize, checkSize, reuseAddress } =
+    options;
   if (transport !== "udp" && transport !== "unixpacket") {
     throw new TypeError(`transport must be "udp" or "unixpacket", got ${String(transport)}`);
   }
@@ -695,10 +740,15 @@ export function openDatagram(options: OpenDatagramOptions = {}): DatagramSocket 
     if (typeof p !== "number" || !Number.isInteger(p) || p < 0 || p > 65_535) {
       throw new RangeError(`port must be an integer from 0 to 65535, got ${String(p)}`);
     }
-    conn = Deno.listenDatagram({ transport: "udp", hostname: host, port: p });
+    if (reuseAddress !== undefined && typeof reuseAddress !== "boolean") {
+      throw new TypeError("reuseAddress must be a boolean");
+    }
+    conn = Deno.listenDatagram({ transport: "udp", hostname: host, port: p, reuseAddress });
   } else {
-    if (hostname !== undefined || port !== undefined) {
-      throw new TypeError('hostname and port are for transport "udp"; unixpacket uses path');
+    if (hostname !== undefined || port !== undefined || reuseAddress !== undefined) {
+      throw new TypeError(
+        'hostname, port and reuseAddress are for transport "udp"; unixpacket uses path',
+      );
     }
     if (path !== undefined && (typeof path !== "string" || path === "")) {
       throw new TypeError("path must be a non-empty string");

@@ -5,7 +5,8 @@
  * {@linkcode MAX_UDP_PAYLOAD_IPV6} = 65,527 bytes) are enforced with a typed
  * {@linkcode DatagramTooLargeError}, receives never truncate unless you hand them a buffer that
  * is too small (and then say so), empty datagrams work, and {@linkcode transmit} sends a batch of
- * messages and reports what arrived, lost datagrams included.
+ * messages and reports what arrived, lost datagrams included. Multicast:
+ * {@linkcode DatagramSocket.joinMulticast} joins and leaves groups and sets loopback and TTL.
  *
  * Needs `--unstable-net` (or `"unstable": ["net"]` in `deno.json`).
  *
@@ -30,3 +31,8 @@ export * from "./limits.ts";
 export * from "./errors.ts";
 export * from "./datagram_socket.ts";
 export * from "./transmit.ts";
+export {
+  isMulticastAddress,
+  type JoinMulticastOptions,
+  type MulticastMembership,
+} from "./multicast.ts";
