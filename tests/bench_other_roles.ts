@@ -8,7 +8,8 @@
 
 import { encodeFrame, FrameDecoder } from "../framing/mod.ts";
 import { openDatagram } from "../udp/mod.ts";
-import { receiveFiles, sendFiles } from "../tcp/mod.ts";
+import { FramedConn } from "../tcp/mod.ts";
+import { receiveFiles, sendFiles } from "../tcp/transfer/mod.ts";
 import { answer, cpuMicros, median, minorFaults } from "./bench_proc.ts";
 
 const CHUNK = 64 * 1024;
@@ -186,7 +187,7 @@ async function udpSend(mode: string, port: number, count: number): Promise<void>
 async function fileReceive(dir: string): Promise<void> {
   using listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
   answer({ port: listener.addr.port });
-  using conn = await listener.accept();
+  await using conn = new FramedConn(await listener.accept());
   const started = performance.now();
   const [result] = await receiveFiles(conn, { dir, wire: "sockkit", overwrite: true });
   if (!result?.ok) throw new Error(`receive failed: ${result?.error?.message}`);
@@ -199,7 +200,7 @@ async function fileReceive(dir: string): Promise<void> {
 
 /** `file-send <port> <path>`: sends one file (sockkit wire). */
 async function fileSend(port: number, path: string): Promise<void> {
-  using conn = await Deno.connect({ hostname: "127.0.0.1", port });
+  await using conn = new FramedConn(await Deno.connect({ hostname: "127.0.0.1", port }));
   const [result] = await sendFiles(conn, [path], { wire: "sockkit" });
   if (!result.ok) throw new Error(`send failed: ${result.error?.message}`);
   answer({});
