@@ -6,8 +6,9 @@
  * ratios, and the goal beside it. iperf3's loopback figure, when installed, is the TCP ceiling.
  *
  * `deno task bench` (about 5 minutes), `deno task bench --quick` (about 1 minute).
- * Options: `--rounds N`, `--only id,id` (row ids: 64k 1m small pingpong echo decode-fresh
- * decode-after file udp), `--file-mib N` (file transfer size), `--json` (one more line: every
+ * Options: `--rounds N`, `--only id,id` (row ids: 64k 64k-reuse 1m 1m-reuse small pingpong
+ * echo decode-fresh decode-after file udp), `--file-mib N` (file transfer size), `--json` (one
+ * more line: every
  * round's figures), `--cpu-prof DIR` (a V8 CPU profile of every child process into DIR; summarise
  * them with `tests/bench_profile.ts DIR`).
  *
@@ -115,7 +116,7 @@ try {
       r.anchor.push(anchor);
       results.set(row.id, r);
     }
-    if (only === undefined || only.some((id) => id === "64k" || id === "1m")) {
+    if (only === undefined || only.some((id) => id.startsWith("64k") || id.startsWith("1m"))) {
       const bytes = await iperf3(sizes.iperfSeconds);
       if (bytes !== undefined) ceiling.push(bytes / 1e9);
     }

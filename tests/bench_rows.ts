@@ -108,11 +108,11 @@ function stream(
 
 const faultsPerGiB = (faults: number, bytes: number) => faults / (bytes / GiB);
 
-function bulkRow(id: string, frame: number, title: string, anchor: string): Row {
+function bulkRow(id: string, frame: number, title: string, reuse = false): Row {
   const side = (mode: "raw" | "framed") => async (sizes: BenchSizes): Promise<Sample> => {
     const io = 1024 * 1024;
     const [rx, tx] = await stream(
-      [TCP, "bulk-recv", [mode, io]],
+      [TCP, "bulk-recv", [mode === "framed" && reuse ? "reuse" : mode, io]],
       (port) => [TCP, "bulk-send", [mode, port, sizes.bulkBytes, mode === "raw" ? io : frame]],
     );
     if (rx.bytes !== sizes.bulkBytes) throw new Error(`${id}: ${rx.bytes} bytes arrived`);
@@ -127,8 +127,10 @@ function bulkRow(id: string, frame: number, title: string, anchor: string): Row 
   return {
     id,
     title,
-    ours: `FramedConn.send → FramedConn.receive, sender and receiver in two processes`,
-    anchor,
+    ours: `FramedConn.send → FramedConn.receive${
+      reuse ? " with reuseBuffers: true" : ""
+    }, sender and receiver in two processes`,
+    anchor: "raw Deno, 1 MiB writes and reads (reused buffers)",
     metrics: [
       atLeast("rate", "GB/s", 2, 0.9),
       profile("rxFaults", "rx minor faults/GiB", 0),
@@ -423,18 +425,10 @@ export async function iperf3(seconds: number): Promise<number | undefined> {
 
 /** Every row, in the issue's order. */
 export const ROWS: Row[] = [
-  bulkRow(
-    "64k",
-    64 * 1024,
-    "64 KiB frames, one stream",
-    "raw Deno, 1 MiB writes and reads (reused buffers)",
-  ),
-  bulkRow(
-    "1m",
-    1024 * 1024,
-    "1 MiB frames, one stream",
-    "raw Deno, 1 MiB writes and reads (reused buffers)",
-  ),
+  bulkRow("64k", 64 * 1024, "64 KiB frames"),
+  bulkRow("64k-reuse", 64 * 1024, "64 KiB frames, reuseBuffers", true),
+  bulkRow("1m", 1024 * 1024, "1 MiB frames"),
+  bulkRow("1m-reuse", 1024 * 1024, "1 MiB frames, reuseBuffers", true),
   smallReceive,
   pingPong,
   echoClients,

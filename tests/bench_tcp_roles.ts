@@ -40,7 +40,7 @@ async function timed(body: () => Promise<Record<string, number>>): Promise<void>
   });
 }
 
-/** `bulk-recv raw|framed <readSize>`: counts what one connection brings. */
+/** `bulk-recv raw|framed|reuse <readSize>`: counts what one connection brings. */
 async function bulkReceive(mode: string, readSize: number): Promise<void> {
   using listener = listen();
   const conn = await listener.accept();
@@ -52,7 +52,8 @@ async function bulkReceive(mode: string, readSize: number): Promise<void> {
       for (let n = await conn.read(buffer); n !== null; n = await conn.read(buffer)) bytes += n;
       conn.close();
     } else {
-      await using framed = new FramedConn(conn, { maxFrameLength: MAX_FRAME });
+      const reuseBuffers = mode === "reuse";
+      await using framed = new FramedConn(conn, { maxFrameLength: MAX_FRAME, reuseBuffers });
       for (let f = await framed.receive(); f !== null; f = await framed.receive()) {
         frames++;
         bytes += f.length;
