@@ -8,9 +8,8 @@
  * `deno task bench` (about 5 minutes), `deno task bench --quick` (about 1 minute).
  * Options: `--rounds N`, `--only id,id` (row ids: 64k 64k-reuse 1m 1m-reuse small pingpong
  * echo decode-fresh decode-after file udp), `--file-mib N` (file transfer size), `--json` (one
- * more line: every
- * round's figures), `--cpu-prof DIR` (a V8 CPU profile of every child process into DIR; summarise
- * them with `tests/bench_profile.ts DIR`).
+ * more line: every round's figures), `--cpu-prof DIR` (a V8 CPU profile of every child process
+ * into DIR; summarise them with `tests/bench_profile.ts DIR`).
  *
  * The older per-area benchmarks (`framing_bench.ts`, `framing_peers_bench.ts`, `tcp_bench.ts`,
  * `udp_bench.ts`, `file_transfer_bench.ts`) run on their own with `deno run`, or by name from
