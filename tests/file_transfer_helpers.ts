@@ -73,41 +73,65 @@ export function startRelay(options: RelayOptions): Relay {
       }
     }
   };
-  const pump = async (
-    from: Deno.Conn,
-    to: Deno.Conn,
-    forward: boolean,
-  ): Promise<void> => {
+  // When the client side ends (or is cut), the upstream gets a clean end of stream after every
+  // forwarded byte, and what the upstream still says is read to its end (dropped once the client
+  // is gone): closing a socket with unread bytes would reset the upstream, and a reset throws
+  // away bytes it had received but not yet read.
+  const forwardPump = async (from: Deno.Conn, to: Deno.Conn): Promise<void> => {
     try {
       for (;;) {
         const buffer = new Uint8Array(64 * 1024);
         const n = await from.read(buffer);
         if (n === null) break;
         let chunk = buffer.subarray(0, n);
-        if (forward) {
-          const limit = options.cutAfter ?? options.pauseAfter;
-          if (limit !== undefined && forwarded + chunk.length > limit) {
-            chunk = chunk.subarray(0, limit - forwarded);
-          }
-          const at = options.flipAt;
-          if (at !== undefined && at >= forwarded && at < forwarded + chunk.length) {
-            chunk[at - forwarded] ^= 0xff;
-          }
-          await writeAll(to, chunk);
-          forwarded += chunk.length;
-          if (options.cutAfter !== undefined && forwarded >= options.cutAfter) break;
-          if (options.pauseAfter !== undefined && forwarded >= options.pauseAfter) {
-            markPaused();
-            // Wait for the client to go away (it is killed), reading and dropping its bytes.
-            while (await from.read(new Uint8Array(64 * 1024)) !== null) { /* drop */ }
-            break;
-          }
-        } else {
-          await writeAll(to, chunk);
+        const limit = options.cutAfter ?? options.pauseAfter;
+        if (limit !== undefined && forwarded + chunk.length > limit) {
+          chunk = chunk.subarray(0, limit - forwarded);
+        }
+        const at = options.flipAt;
+        if (at !== undefined && at >= forwarded && at < forwarded + chunk.length) {
+          chunk[at - forwarded] ^= 0xff;
+        }
+        await writeAll(to, chunk);
+        forwarded += chunk.length;
+        if (options.cutAfter !== undefined && forwarded >= options.cutAfter) {
+          from.close();
+          client = undefined;
+          break;
+        }
+        if (options.pauseAfter !== undefined && forwarded >= options.pauseAfter) {
+          markPaused();
+          // Wait for the client to go away (it is killed), reading and dropping its bytes.
+          while (await from.read(new Uint8Array(64 * 1024)) !== null) { /* drop */ }
+          break;
         }
       }
     } catch {
-      // one side went away
+      // the client went away
+    } finally {
+      try {
+        await to.closeWrite();
+      } catch {
+        // the upstream went away
+      }
+    }
+  };
+  const backwardPump = async (from: Deno.Conn, to: Deno.Conn): Promise<void> => {
+    let drop = false;
+    try {
+      for (;;) {
+        const buffer = new Uint8Array(64 * 1024);
+        const n = await from.read(buffer);
+        if (n === null) break;
+        if (drop) continue;
+        try {
+          await writeAll(to, buffer.subarray(0, n));
+        } catch {
+          drop = true;
+        }
+      }
+    } catch {
+      // the upstream went away
     } finally {
       closeAll();
     }
@@ -121,7 +145,8 @@ export function startRelay(options: RelayOptions): Relay {
       listener.close();
     }
     upstream = await Deno.connect({ hostname: "127.0.0.1", port: options.upstream.port });
-    await Promise.all([pump(client, upstream, true), pump(upstream, client, false)]);
+    const from = client;
+    await Promise.all([forwardPump(from, upstream), backwardPump(upstream, from)]);
   })();
   return {
     addr: listener.addr,

@@ -579,3 +579,39 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name: "a body that takes longer than the sender's idle deadline still arrives (the receiver " +
+    "reports progress while the sender waits for its answer)",
+  permissions: NET,
+  async fn() {
+    const src = await Deno.makeTempDir();
+    const dst = await Deno.makeTempDir();
+    try {
+      await Deno.writeFile(`${src}/slow.bin`, randomBytes(20_000_000, 9));
+      await using listener = listenFramed({ hostname: "127.0.0.1", port: 0, idleTimeout: 1500 });
+      const receiving = (async () => {
+        await using conn = (await listener.accept())!;
+        return await receiveFiles(conn, {
+          dir: dst,
+          // a slow disk: every chunk costs the receiver 8 ms
+          onProgress() {
+            const until = performance.now() + 8;
+            while (performance.now() < until) { /* busy */ }
+          },
+        });
+      })();
+      await using conn = await connectFramed({ port: listener.addr.port, idleTimeout: 1500 });
+      const started = performance.now();
+      const [sent] = await sendFiles(conn, [`${src}/slow.bin`]);
+      const took = performance.now() - started;
+      const [received] = await receiving;
+      assert.equal(sent.ok, true, sent.error?.message);
+      assert.equal(received.ok, true, received.error?.message);
+      assert.ok(took > 1500, `the body took ${took} ms, not longer than the idle deadline`);
+    } finally {
+      await Deno.remove(src, { recursive: true });
+      await Deno.remove(dst, { recursive: true });
+    }
+  },
+});

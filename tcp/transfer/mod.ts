@@ -20,8 +20,11 @@
  *      then `{"type":"end","sha256"}` — the whole file's SHA-256, computed while sending so the
  *      file is read once — or `{"type":"end","changed"}` when the source's size or mtime changed
  *      meanwhile (the receiver discards the data). An offer that carries `"sha256"` itself (a
- *      sender that hashed first) gets no `end` frame. A receiver that cannot go on (a full disk)
- *      sends `{"type":"error","code","error"}` at once, and the sender stops;
+ *      sender that hashed first) gets no `end` frame. While the body arrives, and while it hashes
+ *      a partial file or fsyncs, the receiver sends `{"type":"progress"}` (with `"received"`
+ *      during the body) at most every 100 ms, so that the sender, waiting for its answer, sees
+ *      a live peer within its idle deadline; a receiver that cannot go on (a
+ *      full disk) sends `{"type":"error","code","error"}` at once, and the sender stops;
  *   4. receiver, after fsync, verification and the move to the final name →
  *      `{"type":"ack","ok":true,"sha256"}` or `{"type":"ack","ok":false,"code","error"}`;
  *

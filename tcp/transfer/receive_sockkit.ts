@@ -33,6 +33,7 @@ import {
   type FileTransferResult,
   HEX64,
   newResult,
+  PROGRESS_INTERVAL,
   type ResolvedReceiveOptions,
   SOCKKIT_FILE_ENVELOPE,
 } from "./wire.ts";
@@ -174,7 +175,7 @@ export async function receiveOne(
   result.size = offer.size;
   let held: Held;
   try {
-    held = await prepare(offer, options);
+    held = await busy(conn, prepare(offer, options));
   } catch (error) {
     return refuse(error);
   }
@@ -237,6 +238,7 @@ async function transfer(
 
   let stopped: FileTransferError | undefined;
   try {
+    let last = performance.now();
     stopped = await writeBody(
       envelope.body,
       file,
@@ -245,6 +247,13 @@ async function transfer(
       options,
       held.offset,
       offer.size,
+      (received) => {
+        const now = performance.now();
+        if (now - last < PROGRESS_INTERVAL) return;
+        last = now;
+        // a failed send shows on the next operation of the connection
+        sendControl(conn, { type: "progress", received }).catch(() => {});
+      },
     );
   } catch (error) {
     await keep(file);
@@ -271,8 +280,24 @@ async function transfer(
     }
     throw new Fatal(result.error, result);
   }
-  await file.sync();
+  await busy(conn, file.sync());
   return await verifyAndPlace(conn, offer, held, result, options);
+}
+
+/**
+ * Waits for local work (hashing a partial file, fsync) while telling the sender, every
+ * {@linkcode PROGRESS_INTERVAL} ms, that this side is alive: a long fsync is no idle peer.
+ */
+async function busy<T>(conn: FramedConn, work: Promise<T>): Promise<T> {
+  const timer = setInterval(
+    () => sendControl(conn, { type: "progress" }).catch(() => {}),
+    PROGRESS_INTERVAL,
+  );
+  try {
+    return await work;
+  } finally {
+    clearInterval(timer);
+  }
 }
 
 /** Syncs what arrived, so that a resume finds it; a failing disk keeps what it kept. */
@@ -344,7 +369,7 @@ async function verifyAndPlace(
     return result;
   }
   try {
-    await finish(target, held.file!, options, offer.mode, offer.mtime);
+    await busy(conn, finish(target, held.file!, options, offer.mode, offer.mtime));
     await removeEntry(target.state);
   } catch (error) {
     result.error = toTransferError(error);

@@ -99,6 +99,7 @@ export function resumeHint(target: Target): string {
  * into 1 MiB blocks; one block is written to the file while the next one fills from the socket
  * (one write in flight, so the file's bytes stay in order; at most two blocks in memory).
  *
+ * @param onChunk Called after each chunk with the bytes present so far.
  * @returns `undefined`, or the local error (disk) that stopped it, after keeping every byte that
  *   made it. A failure of the stream (the connection) is thrown.
  */
@@ -110,6 +111,7 @@ export async function writeBody(
   options: ResolvedReceiveOptions,
   offset: number,
   total: number,
+  onChunk?: (done: number) => void,
 ): Promise<FileTransferError | undefined> {
   const reader = body.getReader();
   const blocks = [new Uint8Array(FILE_CHUNK), new Uint8Array(FILE_CHUNK)];
@@ -148,6 +150,7 @@ export async function writeBody(
       done += value.length;
       result.transferred += value.length;
       options.onProgress?.({ name, phase: "receiving", done, total, offset });
+      onChunk?.(done);
     }
     if (filled > 0 && diskError === undefined) await flush();
     await writing;

@@ -329,7 +329,7 @@ async function sendOne(
   await sendControl(conn, { type: "offer", ...identity });
 
   // 2. The receiver accepts (telling what it already has) or refuses.
-  const reply = await receiveControl(conn);
+  const reply = await receiveAnswer(conn);
   if (reply === null) {
     throw new FileTransferError("connection", "the receiver closed the connection after the offer");
   }
@@ -350,7 +350,7 @@ async function sendOne(
   // 3. The envelope: header, then the bytes from the offset on, hashed as they go out; then the
   //    whole file's SHA-256, or word that the source changed while it was read. Meanwhile the
   //    receiver may stop (its disk filled up) and say why: that ends the send at once.
-  const answer = receiveControl(conn);
+  const answer = receiveAnswer(conn);
   let stopped: FileTransferError | undefined;
   answer.then((message) => {
     if (message?.type === "error") {
@@ -382,6 +382,14 @@ async function sendOne(
   const ack = await answer;
   if (stopped !== undefined) throw stopped;
   checkAck(ack, source, result, changed, sha256);
+}
+
+/** The receiver's next message that is not a progress report (an ack, or an error). */
+async function receiveAnswer(conn: FramedConn): Promise<Control | null> {
+  for (;;) {
+    const message = await receiveControl(conn);
+    if (message?.type !== "progress") return message;
+  }
 }
 
 function checkAck(

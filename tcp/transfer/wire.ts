@@ -28,6 +28,13 @@ export const SEED_FILE_ENVELOPE: EnvelopeOptions = Object.freeze({
   maxHeaderLength: MAX_CONTROL_FRAME,
 });
 
+/**
+ * While a body arrives, the receiver reports `{"type":"progress","received"}` at most this often
+ * (milliseconds): the sender, waiting all along for the receiver's answer, then sees a live peer
+ * within its idle deadline however long the body takes.
+ */
+export const PROGRESS_INTERVAL = 100;
+
 /** A lowercase hex SHA-256. */
 export const HEX64: RegExp = /^[0-9a-f]{64}$/;
 
