@@ -146,6 +146,8 @@ export class DecoderStream {
     this.writable = new WritableStream<Uint8Array>({
       start(controller) {
         input = controller;
+        // An abort waits for the write in progress, which may be waiting for the reader.
+        controller.signal.addEventListener("abort", awake);
       },
       async write(chunk) {
         if (cancelled) throw cancelReason;

@@ -12,8 +12,7 @@ import {
   type ResolvedDelimiters,
   resolveDelimiters,
 } from "./delimiter_format.ts";
-
-const EMPTY = new Uint8Array(0);
+import { HeldBytes } from "./held_bytes.ts";
 
 /** Options of {@linkcode DelimiterDecoder} and {@linkcode DelimiterDecoderStream}. */
 export interface DelimiterDecoderOptions extends DelimiterOptions {
@@ -33,7 +32,7 @@ export interface DelimiterDecoderOptions extends DelimiterOptions {
  * - **Linear time however the input is cut**: each byte is looked at once; scanning resumes where
  *   it stopped (a delimiter cut across chunks is matched by looking back at most the longest
  *   delimiter's length). A single-byte delimiter, or a set ending in one byte (LF and CRLF), is
- *   searched with the native `indexOf`.
+ *   searched with a short plain loop, then the native `indexOf`.
  * - **Zero-copy**: a frame inside one chunk is a `subarray` view of it; the bytes of a frame
  *   across chunks are copied as they come into a buffer of the frame's own (grown by doubling),
  *   so a peer trickling one byte per read costs bytes, not one kept chunk object per byte.
@@ -81,12 +80,8 @@ export class DelimiterDecoder implements StreamDecoder {
   /** Where the current frame's bytes in the first queued chunk start (earlier ones are held). */
   #start = 0;
   /** Earlier chunks' bytes of the current frame (only its last bytes while discarding). */
-  /**
-   * Earlier chunks' bytes of the current frame (only the last few while discarding), copied: a
-   * peer that trickles a line one byte per read costs one byte per byte, not one view object.
-   */
-  #held: Uint8Array = EMPTY;
-  #heldLength = 0;
+  /** Earlier chunks' bytes of the current frame (only the last few while discarding). */
+  #held = new HeldBytes();
   /** Bytes of the current frame before the first queued chunk, held or discarded. */
   #frameBytes = 0;
   #discarding = false;
@@ -221,20 +216,20 @@ export class DelimiterDecoder implements StreamDecoder {
       this.#discardRest();
       return undefined;
     }
-    const frame = this.#held.subarray(0, length);
+    const frame = this.#held.take(length, this.#copy);
     this.#resetFrame();
     this.#buffered = 0;
     return frame;
   }
 
   #discardRest(): void {
-    this.#discard(this.#heldLength);
+    this.#discard(this.#held.length);
     this.#resetFrame();
   }
 
   /**
    * The common layouts (one single-byte delimiter, or the `line` preset), for the frames that lie
-   * inside the chunk: native `indexOf`, views, no calls per frame. Leaves the rest (an oversize
+   * inside the chunk: a byte search, views, nothing else per frame. Leaves the rest (an oversize
    * frame, a frame running past the chunk) to the general path.
    */
   #fastPath(chunk: Uint8Array, out: Uint8Array[]): void {
@@ -242,7 +237,7 @@ export class DelimiterDecoder implements StreamDecoder {
     const stripCr = this.#fast === 2;
     const max = this.#d.maxFrameLength;
     let start = this.#start;
-    for (let i = chunk.indexOf(byte, start); i !== -1; i = chunk.indexOf(byte, i + 1)) {
+    for (let i = findByte(chunk, byte, start); i !== -1; i = findByte(chunk, byte, i + 1)) {
       const end = stripCr && i > start && chunk[i - 1] === 0x0d ? i - 1 : i;
       if (end - start > max) break;
       out.push(chunk.subarray(start, end));
@@ -273,8 +268,8 @@ export class DelimiterDecoder implements StreamDecoder {
   /** Index of the last byte of the first delimiter ending at or after `from`, or −1. */
   #findEnd(chunk: Uint8Array, from: number): number {
     const last = this.#d.commonLast;
-    if (last >= 0 && chunk.length - from > 16) {
-      for (let i = chunk.indexOf(last, from); i !== -1; i = chunk.indexOf(last, i + 1)) {
+    if (last >= 0) {
+      for (let i = findByte(chunk, last, from); i !== -1; i = findByte(chunk, last, i + 1)) {
         if (this.#matchAt(chunk, i)) return i;
       }
       return -1;
@@ -314,14 +309,14 @@ export class DelimiterDecoder implements StreamDecoder {
 
   /** The `back`-th byte from the end of the held bytes (1 = the last). */
   #heldByte(back: number): number {
-    return back <= this.#heldLength ? this.#held[this.#heldLength - back] : -1;
+    return this.#held.byteBack(back);
   }
 
   /** A delimiter of `n` bytes ends at `chunk[end]`: takes the frame before it. */
   #takeFrame(chunk: Uint8Array, end: number, n: number): Uint8Array | undefined {
     const start = this.#start;
     const length = this.#frameBytes + end - start + 1 - n;
-    const remaining = this.#heldLength + end - start + 1;
+    const remaining = this.#held.length + end - start + 1;
     if (this.#discarding || length > this.#d.maxFrameLength) {
       if (!this.#discarding && this.#d.oversize === "error") this.#fail(length);
       this.#discarding = true;
@@ -335,8 +330,8 @@ export class DelimiterDecoder implements StreamDecoder {
           : chunk.subarray(start, start + length);
       } else {
         const inChunk = length - this.#frameBytes;
-        if (inChunk > 0) this.#hold(chunk.subarray(start, start + inChunk));
-        frame = this.#held.subarray(0, length);
+        if (inChunk > 0) this.#held.append(chunk.subarray(start, start + inChunk));
+        frame = this.#held.take(length, this.#copy);
         this.#resetFrame();
       }
       this.#buffered -= remaining;
@@ -355,8 +350,7 @@ export class DelimiterDecoder implements StreamDecoder {
   #resetFrame(): void {
     if (this.#discarding) this.#discardedFrames++;
     this.#discarding = false;
-    this.#held = EMPTY;
-    this.#heldLength = 0;
+    this.#held.clear();
     this.#frameBytes = 0;
   }
 
@@ -373,11 +367,11 @@ export class DelimiterDecoder implements StreamDecoder {
     const keep = this.#d.longest - 1;
     if (this.#discarding && rest >= keep) {
       // Only the last bytes matter: a delimiter may start there.
-      this.#discard(this.#heldLength + rest - keep);
-      this.#heldLength = 0;
-      this.#hold(chunk.subarray(chunk.length - keep));
+      this.#discard(this.#held.length + rest - keep);
+      this.#held.clear();
+      this.#held.append(chunk.subarray(chunk.length - keep));
     } else if (rest > 0) {
-      this.#hold(this.#start === 0 ? chunk : chunk.subarray(this.#start));
+      this.#held.append(this.#start === 0 ? chunk : chunk.subarray(this.#start));
       if (this.#discarding) this.#trimHeld();
     }
     this.#frameBytes = frameBytes;
@@ -387,29 +381,10 @@ export class DelimiterDecoder implements StreamDecoder {
   /** While discarding, keep only what a delimiter cut across chunks needs. */
   #trimHeld(): void {
     const keep = this.#d.longest - 1;
-    const drop = this.#heldLength - keep;
+    const drop = this.#held.length - keep;
     if (drop <= 0) return;
-    this.#held.copyWithin(0, drop, this.#heldLength);
-    this.#heldLength = keep;
+    this.#held.keepLast(keep);
     this.#discard(drop);
-  }
-
-  /** Appends to the held bytes, growing by doubling (never past the limit's worth). */
-  #hold(bytes: Uint8Array): void {
-    const need = this.#heldLength + bytes.length;
-    if (need > this.#held.length) {
-      const room = this.#discarding ? need : Math.min(
-        Math.max(need, this.#held.length * 2, 256),
-        this.#d.maxFrameLength + this.#d.longest,
-      );
-      const grown = new Uint8Array(Math.max(room, need));
-      grown.set(this.#held.subarray(0, this.#heldLength));
-      this.#held = grown;
-    }
-    const held = this.#held;
-    if (bytes.length > 16) held.set(bytes, this.#heldLength);
-    else for (let i = 0, at = this.#heldLength; i < bytes.length; i++) held[at + i] = bytes[i];
-    this.#heldLength = need;
   }
 
   #discard(bytes: number): void {
@@ -429,6 +404,16 @@ export class DelimiterDecoder implements StreamDecoder {
     this.#error = new FrameTooLargeError(length, this.#d.maxFrameLength, "delimited frame");
     throw this.#error;
   }
+}
+
+/**
+ * The index of `byte` in `chunk` from `from`, or −1. The first bytes are looked at in a plain loop
+ * (a native `indexOf` call costs more than scanning a short line), the rest with `indexOf`.
+ */
+function findByte(chunk: Uint8Array, byte: number, from: number): number {
+  const stop = Math.min(chunk.length, from + 32);
+  for (let i = from; i < stop; i++) if (chunk[i] === byte) return i;
+  return stop === chunk.length ? -1 : chunk.indexOf(byte, stop);
 }
 
 /**

@@ -109,7 +109,7 @@ export class DelimiterEncoder {
       if (!(b instanceof Uint8Array)) {
         throw new TypeError("payload must be a Uint8Array or a string");
       }
-      this.#check(b);
+      this.check(b);
       bytes.push(b);
       size += b.length + delimiter.length;
     }
@@ -123,8 +123,38 @@ export class DelimiterEncoder {
     return out;
   }
 
-  /** The decoder must see the payload end exactly where the written delimiter starts. */
-  #check(payload: Uint8Array): void {
+  /**
+   * The delimiter written after each payload (a copy). With
+   * {@linkcode DelimiterEncoder.prototype.check}, a transport can write a payload and the
+   * delimiter as two pieces, without copying the payload.
+   */
+  get delimiter(): Uint8Array {
+    return this.#d.encoderDelimiter.slice();
+  }
+
+  /**
+   * Checks that a payload decodes back to itself once the delimiter follows it: the decoder must
+   * see it end exactly where the written delimiter starts.
+   *
+   * @param payload The bytes.
+   * @throws {DelimiterInPayloadError} When the payload holds a delimiter, or its end runs into
+   *   the written one.
+   * @throws {FrameTooLargeError} When it is over `maxFrameLength`.
+   *
+   * @example Checking, then writing in two pieces
+   * ```ts
+   * import { DelimiterEncoder, DelimiterInPayloadError } from "@sockkit/sockkit/framing";
+   * import assert from "node:assert/strict";
+   *
+   * const encoder = new DelimiterEncoder();
+   * const payload = new TextEncoder().encode("hello");
+   * encoder.check(payload); // then write payload, then encoder.delimiter
+   * assert.deepEqual(encoder.delimiter, new Uint8Array([0x0a]));
+   * assert.throws(() => encoder.check(new TextEncoder().encode("a\nb")), DelimiterInPayloadError);
+   * ```
+   */
+  check(payload: Uint8Array): void {
+    if (!(payload instanceof Uint8Array)) throw new TypeError("payload must be a Uint8Array");
     const d = this.#d;
     if (payload.length > d.maxFrameLength) {
       throw new FrameTooLargeError(payload.length, d.maxFrameLength, "payload");

@@ -149,6 +149,45 @@ Deno.test({
 });
 
 Deno.test({
+  name:
+    "delimiter: long frames across chunks of their own (kept as views) match the reference (300 cases)",
+  permissions: "none",
+}, () => {
+  const random = new Random(Date.now() % 2 ** 31);
+  for (let n = 0; n < 300; n++) {
+    const set = random.pick(SETS);
+    const options: DelimiterOptions = {
+      ...set,
+      maxFrameLength: random.pick([5000, 20_000, 100_000]),
+      oversize: random.pick(["error", "discard"] as const),
+      unterminated: random.pick(["error", "frame"] as const),
+    };
+    const input = new Uint8Array(random.int(0, 60_000)).fill(0x61);
+    for (let k = random.int(0, 12); k > 0; k--) {
+      const at = random.int(0, input.length);
+      input.set(
+        bytesOf(random.pick(["\n", "\r\n", "--", "\0", "aba", "\r\n\r\n"])).subarray(
+          0,
+          input.length - at,
+        ),
+        at,
+      );
+    }
+    const chunks: Uint8Array[] = [];
+    for (let at = 0; at < input.length;) {
+      const size = random.pick([1, 7, 4096, 5000, random.int(1, 20_000)]);
+      chunks.push(input.slice(at, at + size)); // each chunk its own buffer
+      at += size;
+    }
+    assert.deepEqual(
+      decode(chunks, options, random.next() < 0.5),
+      reference(input, options),
+      `seed ${random.seed}, case ${n}: ${JSON.stringify(options)}`,
+    );
+  }
+});
+
+Deno.test({
   name: "delimiter: encode then decode gives the payloads back, every preset",
   permissions: "none",
 }, () => {
@@ -197,6 +236,33 @@ Deno.test({ name: "delimiter: CRLF split between CR and LF", permissions: "none"
   assert.deepEqual(new DelimiterDecoder(DELIMITER_PRESETS.lf).push(bytesOf("a\r\n")).map(text), [
     "a\r",
   ]);
+});
+
+Deno.test({
+  name: "delimiter: CRLF and a 4-byte delimiter split after a large chunk (held as a view)",
+  permissions: "none",
+}, () => {
+  for (
+    const [preset, delimiter] of [[DELIMITER_PRESETS.crlf, "\r\n"], [
+      { delimiters: ["\r\n\r\n"] },
+      "\r\n\r\n",
+    ]] as const
+  ) {
+    for (let cut = 1; cut < delimiter.length; cut++) {
+      const first = new Uint8Array(10_000).fill(0x61);
+      first.set(bytesOf(delimiter.slice(0, cut)), first.length - cut);
+      const second = bytesOf(delimiter.slice(cut) + "next" + delimiter);
+      const decoder = new DelimiterDecoder(preset);
+      assert.deepEqual(decoder.push(bytesOf("x")), []);
+      assert.deepEqual(decoder.push(first), []);
+      const got = decoder.push(second).map(text);
+      assert.deepEqual(
+        got,
+        ["x" + "a".repeat(10_000 - cut), "next"],
+        `${JSON.stringify(delimiter)} cut ${cut}`,
+      );
+    }
+  }
 });
 
 Deno.test({

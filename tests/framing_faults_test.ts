@@ -155,3 +155,25 @@ Deno.test({
   assert.deepEqual(pushed.push(wire), viaNext);
   assert.deepEqual(viaNext, sent);
 });
+
+Deno.test({
+  name: "FrameDecoderStream: abort while a write waits for the reader, and cancel, both settle",
+  permissions: "none",
+}, async () => {
+  const wire = encodeFrames(frames(10));
+  const aborted = new FrameDecoderStream();
+  const writer = aborted.writable.getWriter();
+  const pending = writer.write(wire); // 10 frames queued, nobody reads
+  await new Promise((resolve) => setTimeout(resolve, 0)); // the write is now waiting
+  await writer.abort(new Error("stop"));
+  await pending.catch(() => {}); // settles (either way)
+  await assert.rejects(aborted.readable.getReader().read(), /stop/);
+
+  const cancelled = new FrameDecoderStream();
+  const w = cancelled.writable.getWriter();
+  const waiting = w.write(wire);
+  await new Promise((resolve) => setTimeout(resolve, 0));
+  await cancelled.readable.cancel(new Error("enough"));
+  await waiting.catch(() => {});
+  await assert.rejects(w.write(wire), /enough/);
+});
