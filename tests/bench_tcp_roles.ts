@@ -230,8 +230,7 @@ async function echoServer(mode: string, maxConnections: number): Promise<void> {
           } catch {
             // the client went away
           } finally {
-            conns.delete(conn);
-            conn.close();
+            if (conns.delete(conn)) conn.close(); // else stop() closed it
           }
         })();
       }
@@ -240,7 +239,9 @@ async function echoServer(mode: string, maxConnections: number): Promise<void> {
     stop = async () => {
       listener.close();
       await accepting.catch(() => {});
-      for (const conn of conns) conn.close();
+      const open = [...conns];
+      conns.clear();
+      for (const conn of open) conn.close();
     };
   } else {
     const server = serveFramed({
