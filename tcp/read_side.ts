@@ -9,7 +9,7 @@
 import { FrameDecoder } from "../framing/frame_decoder.ts";
 import type { FrameFormat } from "../framing/frame_format.ts";
 import { TruncatedFrameError } from "../framing/errors.ts";
-import { withDeadline } from "./deadline.ts";
+import { Deadline } from "./deadline.ts";
 import { TimeoutError } from "./errors.ts";
 
 /** During bulk transfers the read buffer grows up to this many times `readBufferSize`. */
@@ -80,6 +80,7 @@ export class ReadSide {
   #frameStart = -1;
   #stopped = false;
   #reuse: boolean;
+  #deadline = new Deadline();
   /** Whether the next fill replaces the buffer with a larger one first. */
   #grow = false;
 
@@ -118,6 +119,7 @@ export class ReadSide {
   /** Stops reading: later reads see the end of the stream. */
   stop(): void {
     this.#stopped = true;
+    this.#deadline.clear();
   }
 
   /**
@@ -359,12 +361,15 @@ export class ReadSide {
     }
     const limit = kind === "idle" ? this.#idleTimeout : this.#frameTimeout;
     try {
-      const n = await withDeadline(
+      const n = await this.#deadline.race(
         this.#reader.read(target),
         ms,
         () => this.#onTimeout(new TimeoutError(kind, limit)),
       );
-      if (n === null) this.#eof = true;
+      if (n === null) {
+        this.#eof = true;
+        this.#deadline.clear();
+      }
       return n;
     } catch (error) {
       if (
@@ -373,6 +378,7 @@ export class ReadSide {
       ) {
         this.#reset = error;
         this.#eof = true;
+        this.#deadline.clear();
         return null;
       }
       throw error;

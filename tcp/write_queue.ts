@@ -7,7 +7,7 @@
 
 import { FrameBatchEncoder } from "../framing/frame_encoder.ts";
 import type { FrameFormat } from "../framing/frame_format.ts";
-import { withDeadline } from "./deadline.ts";
+import { Deadline } from "./deadline.ts";
 import { TimeoutError } from "./errors.ts";
 import { type PartialWriter, writeAll } from "./write_all.ts";
 
@@ -73,6 +73,7 @@ export class WriteQueue {
   #flushWaiters: Waiter[] = [];
   #order: Promise<void> | undefined;
   #head: Uint8Array | undefined;
+  #deadline = new Deadline();
 
   /**
    * Makes the queue.
@@ -84,10 +85,10 @@ export class WriteQueue {
     this.#format = options.format;
     this.#highWaterMark = options.highWaterMark;
     const ms = options.writeTimeout;
-    this.#writer = ms === Infinity ? writer : {
-      write: (p) =>
-        withDeadline(writer.write(p), ms, () => options.onTimeout(new TimeoutError("write", ms))),
-    };
+    const expire = () => options.onTimeout(new TimeoutError("write", ms));
+    this.#writer = ms === Infinity
+      ? writer
+      : { write: (p) => this.#deadline.race(writer.write(p), ms, expire) };
     this.#active = new FrameBatchEncoder(this.#format, FIRST_BATCH);
   }
 
@@ -163,6 +164,7 @@ export class WriteQueue {
   /** Refuses later sends (after a half-close); what is queued is still written. */
   close(): void {
     this.#closed = true;
+    if (!this.#writing && this.#queued === 0) this.#deadline.clear();
   }
 
   /**
@@ -172,6 +174,7 @@ export class WriteQueue {
    * @param error Why.
    */
   fail(error: unknown): void {
+    this.#deadline.clear();
     if (this.#error === undefined) this.#error = error;
     error = this.#error;
     for (const segment of this.#segments) segment.done?.reject(error);

@@ -205,3 +205,30 @@ Deno.test({
     assert.ok(perConnection < 16 * 1024, `${Math.round(perConnection)} bytes per connection`);
   },
 });
+
+Deno.test({
+  name:
+    "tcp: deadlines that share one timer: busy longer than idleTimeout is fine, then idle drops",
+  permissions: NET,
+  async fn() {
+    await using listener = listenFramed({ port: 0, idleTimeout: 500, writeTimeout: 500 });
+    const raw = await Deno.connect({ hostname: "127.0.0.1", port: listener.addr.port });
+    await using server = (await listener.accept())!;
+    // a frame every 40 ms for 800 ms: longer than an idle period, never idle for one
+    const sending = (async () => {
+      for (let i = 0; i < 20; i++) {
+        await writeAll(raw, encodeFrame(new Uint8Array([i])));
+        await new Promise((resolve) => setTimeout(resolve, 40));
+      }
+    })();
+    for (let i = 0; i < 20; i++) {
+      assert.deepEqual(await server.receive(), new Uint8Array([i]));
+      await server.send(new Uint8Array([i])); // writes share their own timer the same way
+    }
+    await sending;
+    const error = await server.receive().then(() => undefined, (e) => e);
+    assert.ok(error instanceof TimeoutError, String(error));
+    assert.equal(error.kind, "idle");
+    raw.close();
+  },
+});
