@@ -63,9 +63,11 @@ export interface FramedConnOptions extends FrameOptions {
   /**
    * Size of the buffer the connection reads into. It is reused while no received frame points
    * into it; once one does, the buffer is left to that frame and a fresh one is used (a frame's
-   * memory is never written again, unless `reuseBuffers`). A frame that does not fit is read straight into a buffer of
-   * its own, sized from its header. At least 1024. The first buffer is 4 KiB (an idle
-   * connection holds little); the first read that fills it brings one of this size.
+   * memory is never written again, unless `reuseBuffers`). During bulk transfers (reads that
+   * fill the buffer) fresh buffers double in size, up to 16 times this; they return to this size
+   * when reads get small. A frame that does not fit is read straight into a buffer of its own,
+   * sized from its header. At least 1024. The first buffer is 4 KiB (an idle connection holds
+   * little); the first read that fills it brings one of this size.
    *
    * @default {65536}
    */

@@ -77,10 +77,11 @@ export function tlsHandshakeOf(conn: FramedConn): Promise<void> {
  * `ConnectionReset` on read, it becomes the `cause` of the `TruncatedFrameError` (or is thrown as
  * is between frames).
  *
- * **Memory budget.** Per connection: one read buffer (`readBufferSize`), plus, while a frame is
- * unfinished, at most its declared length (≤ `maxFrameLength`, allocated once its header arrived,
- * never per read), plus the send queue (≤ `highWaterMark` + the frame being queued). A peer that
- * trickles a frame one byte per read costs no more than one that sends it at once.
+ * **Memory budget.** Per connection: one read buffer (`readBufferSize`, growing up to 16 times
+ * during bulk reads), plus, while a frame is unfinished, at most its declared length
+ * (≤ `maxFrameLength`, allocated once its header arrived, never per read), plus the send queue
+ * (≤ `highWaterMark` + the frame being queued). A peer that trickles a frame one byte per read
+ * costs no more than one that sends it at once.
  *
  * **Closing.** {@linkcode FramedConn.prototype.closeWrite} sends EOF after the queued frames
  * (half-close: you can still receive). Note that closing Deno's `conn.readable` or

@@ -10,10 +10,10 @@ import { TimeoutError } from "./errors.ts";
 import {
   type ClientTlsOptions,
   connectTlsOver,
-  listenTls,
   type ServerTlsOptions,
   tlsOptionsOf,
 } from "./tls.ts";
+import { ServerTlsConn, type ServerTlsContext, serverTlsContext } from "./tls_server.ts";
 
 /** Options of {@linkcode connectFramed}: where to connect, plus every connection option. */
 export interface ConnectFramedOptions extends FramedConnOptions {
@@ -77,7 +77,9 @@ export interface ListenFramedOptions extends Omit<FramedConnOptions, "signal"> {
   signal?: AbortSignal;
   /**
    * Speak TLS with this certificate chain and key (PEM). Each accepted connection starts its TLS
-   * handshake at once. TCP only.
+   * handshake at once, and closing it closes its TCP socket even before the handshake finished
+   * (which `Deno.listenTls` connections do not: the TLS layer runs on node:tls over a plain TCP
+   * connection). TCP only.
    *
    * @default {undefined}
    */
@@ -234,8 +236,6 @@ export function listenFramed(options: ListenFramedOptions = {}): FramedListener 
   const hostname = stripBrackets(options.hostname ?? "127.0.0.1");
   const listener = transport === "unix"
     ? Deno.listen({ transport: "unix", path: options.path! })
-    : tls !== undefined
-    ? listenTls(hostname, checkPort(options.port, false), tls)
     : Deno.listen({ transport: "tcp", hostname, port: checkPort(options.port, false) });
   return new FramedListener(listener, options);
 }
@@ -273,6 +273,7 @@ export class FramedListener<A extends Deno.Addr = Deno.Addr>
   /** The underlying listener. */
   readonly listener: Deno.Listener;
   #options: FramedConnOptions;
+  #tls: ServerTlsContext | undefined;
   #closed = false;
   #signal: AbortSignal | undefined;
   #onAbort: (() => void) | undefined;
@@ -281,12 +282,16 @@ export class FramedListener<A extends Deno.Addr = Deno.Addr>
    * Wraps a listener.
    *
    * @param listener A `Deno.Listener` (TCP or unix).
-   * @param options The options of accepted connections; `signal` closes the listener.
+   * @param options The options of accepted connections; `signal` closes the listener; `tls`
+   *   runs TLS over each accepted TCP connection.
    */
   constructor(listener: Deno.Listener, options: ListenFramedOptions = {}) {
     this.listener = listener;
-    const { signal, tls: _tls, ...connOptions } = options;
+    const { signal, tls, ...connOptions } = options;
     this.#options = connOptions;
+    if (tls !== undefined) {
+      this.#tls = serverTlsContext(tlsOptionsOf(tls, "server") as ServerTlsOptions);
+    }
     if (signal !== undefined) {
       this.#signal = signal;
       this.#onAbort = () => this.close();
@@ -325,6 +330,9 @@ export class FramedListener<A extends Deno.Addr = Deno.Addr>
     if (this.#closed) {
       conn.close();
       return null;
+    }
+    if (this.#tls !== undefined) {
+      conn = new ServerTlsConn(conn as Deno.TcpConn, this.#tls) as unknown as Deno.Conn;
     }
     return new FramedConn(conn, this.#options);
   }

@@ -45,14 +45,15 @@ export interface ReadSideOptions {
 /**
  * Turns a byte stream into frames and raw chunks.
  *
- * **Memory.** Bytes are read into one buffer of `readBufferSize` bytes. Frames and chunks handed
- * out are views of it, and a buffer that a view was handed out from is never written again:
- * when it is full, a fresh one replaces it (and the unfinished frame's few bytes move over). A
- * buffer nothing was handed out from (a peer that trickles an unfinished frame) is reused in
- * place, so however the bytes are cut, an unfinished frame holds at most one read buffer, or,
- * once its header says it is larger than what the buffer can hold (or it misses at least 32 KiB),
- * a buffer of its declared length, into which the rest is read directly. The first buffer is
- * small (4 KiB) and replaced by one of `readBufferSize` once a read fills it.
+ * **Memory.** Bytes are read into one buffer of `readBufferSize` bytes (up to 16 times that during
+ * bulk transfers). Frames and chunks handed out are views of it, and a buffer that a view was
+ * handed out from is never written again: when it is full, a fresh one replaces it (and the
+ * unfinished frame's few bytes move over). A buffer nothing was handed out from (a peer that
+ * trickles an unfinished frame) is reused in place, so however the bytes are cut, an unfinished
+ * frame holds at most one read buffer, or, once its header says it does not fit in the buffer's
+ * free space and is over a quarter of the buffer, a buffer of its declared length, into which
+ * the rest is read directly. The first buffer is small (4 KiB) and
+ * replaced by one of `readBufferSize` once a read fills it.
  *
  * With `reuseBuffers`, frames are views of a buffer that is read into again after the next
  * receive: nothing is allocated per frame, and a frame larger than the buffer makes the buffer
@@ -80,9 +81,10 @@ export class ReadSide {
   #frameStart = -1;
   #stopped = false;
   #reuse: boolean;
-  #deadline = new Deadline();
   /** Whether the next fill replaces the buffer with a larger one first. */
   #grow = false;
+  #deadline: Deadline;
+  #deadlineKind: "idle" | "frame" = "idle";
 
   /**
    * Makes the read side.
@@ -98,6 +100,12 @@ export class ReadSide {
     this.#frameTimeout = options.frameTimeout;
     this.#onTimeout = options.onTimeout;
     this.#reuse = options.reuseBuffers ?? false;
+    this.#deadline = new Deadline(() => {
+      const kind = this.#deadlineKind;
+      this.#onTimeout(
+        new TimeoutError(kind, kind === "idle" ? this.#idleTimeout : this.#frameTimeout),
+      );
+    });
     this.#buf = new Uint8Array(Math.min(this.#size, FIRST_BUFFER));
   }
 
@@ -119,7 +127,7 @@ export class ReadSide {
   /** Stops reading: later reads see the end of the stream. */
   stop(): void {
     this.#stopped = true;
-    this.#deadline.clear();
+    this.#deadline.stop();
   }
 
   /**
@@ -355,21 +363,18 @@ export class ReadSide {
       // part of a frame is here: the rest must come within frameTimeout of its first byte
       if (this.#frameStart < 0) this.#frameStart = performance.now();
       const left = Math.max(0, this.#frameStart + this.#frameTimeout - performance.now());
-      if (left < ms) [ms, kind] = [left, "frame"];
+      if (left < ms) {
+        ms = left;
+        kind = "frame";
+      }
     } else if (!inFrame) {
       this.#frameStart = -1;
     }
-    const limit = kind === "idle" ? this.#idleTimeout : this.#frameTimeout;
+    this.#deadlineKind = kind;
+    this.#deadline.arm(ms);
     try {
-      const n = await this.#deadline.race(
-        this.#reader.read(target),
-        ms,
-        () => this.#onTimeout(new TimeoutError(kind, limit)),
-      );
-      if (n === null) {
-        this.#eof = true;
-        this.#deadline.clear();
-      }
+      const n = await this.#reader.read(target);
+      if (n === null) this.#eof = true;
       return n;
     } catch (error) {
       if (
@@ -378,10 +383,11 @@ export class ReadSide {
       ) {
         this.#reset = error;
         this.#eof = true;
-        this.#deadline.clear();
         return null;
       }
       throw error;
+    } finally {
+      this.#deadline.disarm();
     }
   }
 }

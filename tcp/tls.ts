@@ -68,23 +68,6 @@ export function tlsOptionsOf(
 }
 
 /**
- * Listens for TLS connections.
- *
- * @param hostname Where.
- * @param port Which port (0: any).
- * @param tls The identity.
- * @returns The listener.
- */
-export function listenTls(
-  hostname: string,
-  port: number,
-  tls: ServerTlsOptions | ClientTlsOptions,
-): Deno.TlsListener {
-  const { cert, key } = tls as ServerTlsOptions;
-  return Deno.listenTls({ transport: "tcp", hostname, port, cert, key });
-}
-
-/**
  * Starts TLS over a connected TCP connection and finishes the handshake, so that a server that
  * does not speak TLS (or a certificate that does not check out) fails here, with a message that
  * says so, instead of on the first receive.

@@ -73,7 +73,7 @@ export class WriteQueue {
   #flushWaiters: Waiter[] = [];
   #order: Promise<void> | undefined;
   #head: Uint8Array | undefined;
-  #deadline = new Deadline();
+  #deadline: Deadline;
 
   /**
    * Makes the queue.
@@ -85,10 +85,19 @@ export class WriteQueue {
     this.#format = options.format;
     this.#highWaterMark = options.highWaterMark;
     const ms = options.writeTimeout;
-    const expire = () => options.onTimeout(new TimeoutError("write", ms));
-    this.#writer = ms === Infinity
-      ? writer
-      : { write: (p) => this.#deadline.race(writer.write(p), ms, expire) };
+    const deadline = this.#deadline = new Deadline(() =>
+      options.onTimeout(new TimeoutError("write", ms))
+    );
+    this.#writer = ms === Infinity ? writer : {
+      async write(p) {
+        deadline.arm(ms);
+        try {
+          return await writer.write(p);
+        } finally {
+          deadline.disarm();
+        }
+      },
+    };
     this.#active = new FrameBatchEncoder(this.#format, FIRST_BATCH);
   }
 
@@ -164,7 +173,6 @@ export class WriteQueue {
   /** Refuses later sends (after a half-close); what is queued is still written. */
   close(): void {
     this.#closed = true;
-    if (!this.#writing && this.#queued === 0) this.#deadline.clear();
   }
 
   /**
@@ -174,7 +182,7 @@ export class WriteQueue {
    * @param error Why.
    */
   fail(error: unknown): void {
-    this.#deadline.clear();
+    this.#deadline.stop();
     if (this.#error === undefined) this.#error = error;
     error = this.#error;
     for (const segment of this.#segments) segment.done?.reject(error);
