@@ -125,6 +125,10 @@ export class FramedConn implements AsyncDisposable, AsyncIterable<Uint8Array> {
   #write: WriteQueue;
   #receiving = false;
   #bodyActive = false;
+  #bodyLength = 0;
+  #bodyLeft = 0;
+  /** Whether the last envelope's body was read to its end (`readBodyInto` then returns null). */
+  #bodyEnded = false;
   #readError: unknown = undefined;
   #ended = false;
   #envelopes = new WeakMap<EnvelopeOptions, EnvelopeReading>();
@@ -376,41 +380,107 @@ export class FramedConn implements AsyncDisposable, AsyncIterable<Uint8Array> {
   }
 
   #body(length: number): ReadableStream<Uint8Array> {
-    let remaining = length;
+    this.#bodyLength = this.#bodyLeft = length;
+    this.#bodyEnded = length === 0;
     if (length === 0) return new ReadableStream({ start: (controller) => controller.close() });
     this.#bodyActive = true;
     const end = () => this.#bodyActive = false;
     return new ReadableStream<Uint8Array>({
       pull: async (controller) => {
-        const piece = await this.#receiving_(() => this.#read.readRaw(remaining))
+        if (this.#bodyLeft === 0) {
+          // read to its end with readBodyInto
+          controller.close();
+          return;
+        }
+        const piece = await this.#receiving_(() => this.#read.readRaw(this.#bodyLeft))
           .catch((error) => {
             end();
             throw error;
           });
         if (piece === null) {
           end();
-          controller.error(new TruncatedFrameError(length, length - remaining, "body"));
+          controller.error(
+            new TruncatedFrameError(length, length - this.#bodyLeft, "body"),
+          );
           return;
         }
-        remaining -= piece.length;
+        this.#bodyLeft -= piece.length;
         controller.enqueue(piece);
-        if (remaining === 0) {
+        if (this.#bodyLeft === 0) {
           end();
+          this.#bodyEnded = true;
           controller.close();
         }
       },
       cancel: async () => {
         try {
-          while (remaining > 0) {
-            const n = await this.#read.skipRaw(remaining);
+          while (this.#bodyLeft > 0) {
+            const n = await this.#read.skipRaw(this.#bodyLeft);
             if (n === 0) break;
-            remaining -= n;
+            this.#bodyLeft -= n;
           }
         } finally {
           end();
         }
       },
     }, { highWaterMark: 0 });
+  }
+
+  /**
+   * Reads the next bytes of the envelope body being received (from
+   * {@linkcode FramedConn.prototype.receiveEnvelope}) straight into `target`, instead of
+   * through `envelope.body`: nothing is allocated and no read buffer is handed out, so a bulk
+   * body (a file) costs no memory beyond the caller's own buffer. Use either this or
+   * `envelope.body` for one body, not both.
+   *
+   * @param target Where the bytes go.
+   * @returns How many bytes were read (at most the body's rest), or `null` once the whole body
+   *   was read.
+   * @throws {TypeError} When no envelope body is being received.
+   * @throws {TruncatedFrameError} When the stream ended inside the body.
+   * @throws {TimeoutError} When the idle deadline expired; the connection is closed.
+   *
+   * @example A body read into one buffer
+   * ```ts
+   * import { connectFramed, listenFramed } from "@sockkit/sockkit/tcp";
+   * import assert from "node:assert/strict";
+   *
+   * // Requires `allow-net` permission.
+   * await using listener = listenFramed({ port: 0 });
+   * await using client = await connectFramed({ port: listener.addr.port });
+   * await using server = (await listener.accept())!;
+   * await client.sendEnvelope({ name: "x" }, new Uint8Array([1, 2, 3, 4, 5]));
+   * const envelope = (await server.receiveEnvelope())!;
+   * const buffer = new Uint8Array(envelope.bodyLength);
+   * let filled = 0;
+   * for (let n; (n = await server.readBodyInto(buffer.subarray(filled))) !== null;) filled += n;
+   * assert.deepEqual(buffer, new Uint8Array([1, 2, 3, 4, 5]));
+   * ```
+   */
+  async readBodyInto(target: Uint8Array): Promise<number | null> {
+    if (!(target instanceof Uint8Array)) throw new TypeError("target must be a Uint8Array");
+    if (this.#bodyEnded) return null;
+    if (!this.#bodyActive) throw new TypeError("no envelope body is being received");
+    if (target.length === 0) return 0;
+    const into = target.subarray(0, Math.min(target.length, this.#bodyLeft));
+    const n = await this.#receiving_(() => this.#read.readInto(into)).catch((error) => {
+      this.#bodyActive = false;
+      throw error;
+    });
+    if (n === null) {
+      this.#bodyActive = false;
+      throw new TruncatedFrameError(
+        this.#bodyLength,
+        this.#bodyLength - this.#bodyLeft,
+        "body",
+      );
+    }
+    this.#bodyLeft -= n;
+    if (this.#bodyLeft === 0) {
+      this.#bodyActive = false;
+      this.#bodyEnded = true;
+    }
+    return n;
   }
 
   // ---------------------------------------------------------------- sending

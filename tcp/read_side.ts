@@ -205,6 +205,24 @@ export class ReadSide {
   }
 
   /**
+   * Reads raw bytes into `target`: what is buffered first (copied), else one read straight into
+   * it. Nothing is handed out, so the read buffer stays reusable.
+   *
+   * @param target Where the bytes go (at least 1 byte long).
+   * @returns How many bytes were read, or `null` at the end of the stream.
+   */
+  async readInto(target: Uint8Array): Promise<number | null> {
+    this.#unload();
+    if (this.#start < this.#end) {
+      const n = Math.min(target.length, this.#end - this.#start);
+      target.set(this.#buf.subarray(this.#start, this.#start + n));
+      this.#start += n;
+      return n;
+    }
+    return await this.#read(target, false);
+  }
+
+  /**
    * Skips up to `max` raw bytes without handing them out (the read buffer stays reusable).
    *
    * @param max The most bytes to skip.

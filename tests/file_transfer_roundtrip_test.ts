@@ -588,27 +588,29 @@ Deno.test({
     const src = await Deno.makeTempDir();
     const dst = await Deno.makeTempDir();
     try {
-      await Deno.writeFile(`${src}/slow.bin`, randomBytes(20_000_000, 9));
-      await using listener = listenFramed({ hostname: "127.0.0.1", port: 0, idleTimeout: 1500 });
+      await Deno.writeFile(`${src}/slow.bin`, randomBytes(12_000_000, 9));
+      await using listener = listenFramed({ hostname: "127.0.0.1", port: 0, idleTimeout: 2500 });
+      let seen = 0;
       const receiving = (async () => {
         await using conn = (await listener.accept())!;
         return await receiveFiles(conn, {
           dir: dst,
-          // a slow disk: every chunk costs the receiver 8 ms
-          onProgress() {
-            const until = performance.now() + 8;
+          // a slow disk: 1 ms per 4 KiB received (about 3 s in all), however the chunks are cut
+          onProgress({ done }) {
+            const until = performance.now() + (done - seen) / 4096;
+            seen = done;
             while (performance.now() < until) { /* busy */ }
           },
         });
       })();
-      await using conn = await connectFramed({ port: listener.addr.port, idleTimeout: 1500 });
+      await using conn = await connectFramed({ port: listener.addr.port, idleTimeout: 2500 });
       const started = performance.now();
       const [sent] = await sendFiles(conn, [`${src}/slow.bin`]);
       const took = performance.now() - started;
       const [received] = await receiving;
       assert.equal(sent.ok, true, sent.error?.message);
       assert.equal(received.ok, true, received.error?.message);
-      assert.ok(took > 1500, `the body took ${took} ms, not longer than the idle deadline`);
+      assert.ok(took > 2500, `the body took ${took} ms, not longer than the idle deadline`);
     } finally {
       await Deno.remove(src, { recursive: true });
       await Deno.remove(dst, { recursive: true });

@@ -7,7 +7,7 @@
 
 import { statfsSync } from "node:fs";
 
-/** Whether `statfs` may be called without prompting (`--allow-sys` or `--allow-sys=statfs`). */
+/** Whether `statfs` may be called without a permission prompt (the `sys` permission for `statfs`). */
 export function statfsGranted(): boolean {
   try {
     return Deno.permissions.querySync({ name: "sys", kind: "statfs" }).state === "granted";

@@ -57,7 +57,7 @@ export async function receiveSeed(
       const hash = newHash();
       let stopped;
       try {
-        stopped = await writeBody(envelope.body, file, hash, result, options, 0, result.size);
+        stopped = await writeBody(conn, file, hash, result, options, 0, result.size);
         if (stopped !== undefined) throw stopped;
         await file.sync();
         await expectEnd(conn, result);

@@ -240,7 +240,7 @@ async function transfer(
   try {
     let last = performance.now();
     stopped = await writeBody(
-      envelope.body,
+      conn,
       file,
       held.hash,
       result,

@@ -7,6 +7,7 @@
  */
 
 import type { Hash } from "node:crypto";
+import type { FramedConn } from "../framed_conn.ts";
 import { join } from "node:path";
 import { toTransferError } from "./control.ts";
 import { FileTransferError } from "./error.ts";
@@ -95,16 +96,17 @@ export function resumeHint(target: Target): string {
 }
 
 /**
- * Streams a body into the file at its current position, hashing it. Socket chunks are gathered
- * into 1 MiB blocks; one block is written to the file while the next one fills from the socket
- * (one write in flight, so the file's bytes stay in order; at most two blocks in memory).
+ * Streams the envelope body being received on `conn` into the file at its current position,
+ * hashing it. The socket is read straight into two 1 MiB blocks (`readBodyInto`: no copy, no
+ * allocation per read); one block is written to the file while the other fills (one write in
+ * flight, so the file's bytes stay in order).
  *
- * @param onChunk Called after each chunk with the bytes present so far.
+ * @param onChunk Called after each read with the bytes present so far.
  * @returns `undefined`, or the local error (disk) that stopped it, after keeping every byte that
- *   made it. A failure of the stream (the connection) is thrown.
+ *   made it. A failure of the connection is thrown.
  */
 export async function writeBody(
-  body: ReadableStream<Uint8Array>,
+  conn: FramedConn,
   file: Deno.FsFile,
   hash: Hash,
   result: FileTransferResult,
@@ -113,7 +115,6 @@ export async function writeBody(
   total: number,
   onChunk?: (done: number) => void,
 ): Promise<FileTransferError | undefined> {
-  const reader = body.getReader();
   const blocks = [new Uint8Array(FILE_CHUNK), new Uint8Array(FILE_CHUNK)];
   let which = 0;
   let filled = 0;
@@ -124,9 +125,8 @@ export async function writeBody(
   const flush = async () => {
     const block = blocks[which].subarray(0, filled);
     await writing;
-    writing = writeFileAll(file, block);
     // a disk error is collected here and reported after the current read
-    writing = writing.catch((error) => {
+    writing = writeFileAll(file, block).catch((error) => {
       diskError ??= error;
     });
     which ^= 1;
@@ -136,19 +136,13 @@ export async function writeBody(
   try {
     for (;;) {
       if (diskError !== undefined) break;
-      const { value, done: end } = await reader.read();
-      if (end) break;
-      hash.update(value);
-      let at = 0;
-      while (at < value.length) {
-        const n = Math.min(FILE_CHUNK - filled, value.length - at);
-        blocks[which].set(value.subarray(at, at + n), filled);
-        filled += n;
-        at += n;
-        if (filled === FILE_CHUNK) await flush();
-      }
-      done += value.length;
-      result.transferred += value.length;
+      const n = await conn.readBodyInto(blocks[which].subarray(filled));
+      if (n === null) break;
+      hash.update(blocks[which].subarray(filled, filled + n));
+      filled += n;
+      if (filled === FILE_CHUNK) await flush();
+      done += n;
+      result.transferred += n;
       options.onProgress?.({ name, phase: "receiving", done, total, offset });
       onChunk?.(done);
     }
@@ -159,8 +153,6 @@ export async function writeBody(
     if (filled > 0 && diskError === undefined) await flush();
     await writing;
     throw error;
-  } finally {
-    reader.releaseLock();
   }
   return diskError === undefined ? undefined : toTransferError(diskError);
 }
