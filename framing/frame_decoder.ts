@@ -492,7 +492,7 @@ export class FrameDecoder implements StreamDecoder {
     const p = pos + this.#prefix;
     const declared = field.read(buf, p, end, this.#max - this.#prefix - this.#adjust);
     if (declared < 0) return 0;
-    const stop = p + fieldLength(field, declared);
+    const stop = p + (field.size || fieldLength(field, declared));
     if (declared > field.max && field.signed) {
       throw new CorruptFrameError(
         `negative length ${declared - 0x100000000} in an i32le header (bytes ${

@@ -57,28 +57,20 @@ function fixed(
   size: number,
   max: number,
   read: LengthField["read"],
-  write: (b: Uint8Array, p: number, v: number) => void,
+  write: LengthField["write"],
   signed = false,
 ): LengthField {
-  return Object.freeze({
-    size,
-    max,
-    signed,
-    read,
-    write(b: Uint8Array, p: number, v: number) {
-      write(b, p, v);
-      return p + size;
-    },
-  });
+  return Object.freeze({ size, max, signed, read, write });
 }
 
-// Each reader is its own function (no shared wrapper), so a decoder's call site stays cheap to
-// inline; each checks that its bytes are there.
+// Each reader and writer is its own function (no shared wrapper), so the codecs' call sites stay
+// cheap to inline; each reader checks that its bytes are there.
 const putU32le = (b: Uint8Array, p: number, v: number) => {
   b[p] = v & 0xff;
   b[p + 1] = (v >>> 8) & 0xff;
   b[p + 2] = (v >>> 16) & 0xff;
   b[p + 3] = v >>> 24;
+  return p + 4;
 };
 const readU32le = (b: Uint8Array, p: number, end: number) =>
   end - p < 4 ? -1 : b[p + 3] * 0x1000000 + ((b[p + 2] << 16) | (b[p + 1] << 8) | b[p]);
@@ -87,14 +79,17 @@ const readU32le = (b: Uint8Array, p: number, end: number) =>
 export const LENGTH_FIELDS: Readonly<Record<LengthFormat, LengthField>> = Object.freeze({
   u8: fixed(1, 0xff, (b, p, end) => end - p < 1 ? -1 : b[p], (b, p, v) => {
     b[p] = v;
+    return p + 1;
   }),
   u16be: fixed(2, 0xffff, (b, p, end) => end - p < 2 ? -1 : (b[p] << 8) | b[p + 1], (b, p, v) => {
     b[p] = v >>> 8;
     b[p + 1] = v & 0xff;
+    return p + 2;
   }),
   u16le: fixed(2, 0xffff, (b, p, end) => end - p < 2 ? -1 : b[p] | (b[p + 1] << 8), (b, p, v) => {
     b[p] = v & 0xff;
     b[p + 1] = v >>> 8;
+    return p + 2;
   }),
   u24be: fixed(
     3,
@@ -104,6 +99,7 @@ export const LENGTH_FIELDS: Readonly<Record<LengthFormat, LengthField>> = Object
       b[p] = v >>> 16;
       b[p + 1] = (v >>> 8) & 0xff;
       b[p + 2] = v & 0xff;
+      return p + 3;
     },
   ),
   u32be: fixed(
@@ -116,6 +112,7 @@ export const LENGTH_FIELDS: Readonly<Record<LengthFormat, LengthField>> = Object
       b[p + 1] = (v >>> 16) & 0xff;
       b[p + 2] = (v >>> 8) & 0xff;
       b[p + 3] = v & 0xff;
+      return p + 4;
     },
   ),
   u32le: fixed(4, 0xffffffff, readU32le, putU32le),
@@ -139,6 +136,7 @@ export const LENGTH_FIELDS: Readonly<Record<LengthFormat, LengthField>> = Object
       b[p + 5] = (lo >>> 16) & 0xff;
       b[p + 6] = (lo >>> 8) & 0xff;
       b[p + 7] = lo & 0xff;
+      return p + 8;
     },
   ),
   varint: Object.freeze({

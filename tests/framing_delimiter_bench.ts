@@ -100,7 +100,10 @@ function makeCase(line: number, total: number, chunk: number) {
   const wire = new Uint8Array(lines * (line + 1)).fill(0x61);
   for (let i = line; i < wire.length; i += line + 1) wire[i] = LF;
   const chunks: Uint8Array[] = [];
-  for (let i = 0; i < wire.length; i += chunk) chunks.push(wire.subarray(i, i + chunk));
+  // Socket reads come in buffers of their own; 1-byte chunks stay views (8 M buffers would not fit).
+  for (let i = 0; i < wire.length; i += chunk) {
+    chunks.push(chunk >= 4096 ? wire.slice(i, i + chunk) : wire.subarray(i, i + chunk));
+  }
   return { chunks, bytes: wire.length, lines };
 }
 
