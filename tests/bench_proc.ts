@@ -63,9 +63,12 @@ export function spawnChild(
       "run",
       "--unstable-net",
       ...flags,
-      ...(profileDir === undefined
-        ? []
-        : ["--cpu-prof", `--cpu-prof-dir=${profileDir}/${role}-${args[0]}-${++profiled}`]),
+      ...(profileDir === undefined ? [] : [
+        "--cpu-prof",
+        `--cpu-prof-dir=${profileDir}/${role}-${
+          String(args[0]).replace(/\W+/g, "_")
+        }-${++profiled}`,
+      ]),
       new URL(file, import.meta.url).pathname,
       role,
       ...args.map(String),
