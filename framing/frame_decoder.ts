@@ -77,6 +77,10 @@ export class FrameDecoder implements StreamDecoder {
   #slab: Uint8Array = EMPTY;
   #slabUsed = 0;
   #error: FrameError | undefined = undefined;
+  /** Whether `next` may take its short cut: a fixed-size field first, views. */
+  #fast: boolean;
+  /** The largest body a fixed-size field may declare (a negative `i32le` fails it too). */
+  #limit: number;
 
   /**
    * Makes a decoder.
@@ -96,6 +100,8 @@ export class FrameDecoder implements StreamDecoder {
     this.#max = f.maxFrameLength;
     this.#minHeader = f.lengthOffset + (f.fieldSize || 1);
     this.#scratch = new Uint8Array(f.lengthOffset + (f.fieldSize || 10));
+    this.#fast = !copy && this.#prefix === 0 && this.#field.size !== 0;
+    this.#limit = Math.min(this.#max, this.#field.max + this.#adjust);
   }
 
   /** How many bytes were pushed and not yet given back as frames. */
@@ -167,6 +173,31 @@ export class FrameDecoder implements StreamDecoder {
    */
   next(): Uint8Array | undefined {
     if (this.#buffered === 0) return undefined;
+    if (
+      this.#fast && this.#chunks.length === 1 && this.#frameLength < 0 &&
+      this.#error === undefined
+    ) {
+      // one frame whole inside the one chunk, a fixed-size field first: no array, no calls
+      const chunk = this.#chunks[0];
+      const pos = this.#offset;
+      const end = chunk.length;
+      const size = this.#field.size;
+      const declared = this.#field.read(chunk, pos, end, this.#limit);
+      const body = declared + this.#adjust;
+      if (declared >= 0 && body >= 0 && body <= this.#limit && end - pos >= size + body) {
+        const next = pos + size + body;
+        if (next === end) {
+          this.#chunks.length = 0;
+          this.#offset = 0;
+          this.#buffered = 0;
+        } else {
+          this.#offset = next;
+          this.#buffered = end - next;
+        }
+        return chunk.subarray(pos + size, next);
+      }
+      // anything else (a partial frame, a bad header) takes the general path
+    }
     const out: Uint8Array[] = [];
     this.#guard(out, 1);
     return out[0];

@@ -107,10 +107,13 @@ export class FrameBatchEncoder {
    * Makes a batch encoder.
    *
    * @param options The frame layout, the limit and the starting capacity.
+   * @param initialCapacity The starting capacity, over `options.initialCapacity` (for when
+   *   `options` is a {@linkcode FrameFormat}).
    */
-  constructor(options: FrameBatchEncoderOptions | FrameFormat = {}) {
+  constructor(options: FrameBatchEncoderOptions | FrameFormat = {}, initialCapacity?: number) {
     this.format = resolveFrameFormat(options);
-    const capacity = options instanceof FrameFormat ? 65536 : options.initialCapacity ?? 65536;
+    const capacity = initialCapacity ??
+      (options instanceof FrameFormat ? 65536 : options.initialCapacity ?? 65536);
     if (!Number.isSafeInteger(capacity) || capacity < 16) {
       throw new RangeError(`initialCapacity must be an integer ≥ 16, got ${capacity}`);
     }

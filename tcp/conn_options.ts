@@ -63,14 +63,26 @@ export interface FramedConnOptions extends FrameOptions {
   /**
    * Size of the buffer the connection reads into. It is reused while no received frame points
    * into it; once one does, the buffer is left to that frame and a fresh one is used (a frame's
-   * memory is never written again). During bulk transfers (reads that fill the buffer) fresh
-   * buffers double in size, up to 16 times this; they return to this size when reads get small.
-   * A frame that does not fit is read straight into a buffer of its own, sized from its header.
-   * At least 1024.
+   * memory is never written again, unless `reuseBuffers`). During bulk transfers (reads that
+   * fill the buffer) fresh buffers double in size, up to 16 times this; they return to this size
+   * when reads get small. A frame that does not fit is read straight into a buffer of its own,
+   * sized from its header. At least 1024. The first buffer is 4 KiB (an idle connection holds
+   * little); the first read that fills it brings one of this size.
    *
    * @default {65536}
    */
   readBufferSize?: number;
+  /**
+   * Let received frames be views of a read buffer the connection reads into again: a frame is
+   * then valid only until the next `receive` (or the next step of `for await`) on this
+   * connection; copy what you keep longer (`frame.slice()`). In exchange nothing is allocated
+   * per frame and a bulk transfer runs at the speed of raw reads. The buffer grows to hold the
+   * largest frame received (its declared length, checked against `maxFrameLength` first) and
+   * keeps that size. Envelope bodies are not affected.
+   *
+   * @default {false}
+   */
+  reuseBuffers?: boolean;
 }
 
 /** {@linkcode FramedConnOptions} checked, with the defaults filled in. */
@@ -87,6 +99,8 @@ export interface CheckedConnOptions {
   highWaterMark: number;
   /** Bytes. */
   readBufferSize: number;
+  /** Whether received frames may be views of a buffer that is read into again. */
+  reuseBuffers: boolean;
   /** Whether to set `TCP_NODELAY`. */
   noDelay: boolean;
   /** `SO_KEEPALIVE`, when given. */
@@ -143,6 +157,8 @@ export function checkConnOptions(
   }
   const noDelay = options.noDelay ?? true;
   if (typeof noDelay !== "boolean") throw new TypeError("noDelay must be a boolean");
+  const reuseBuffers = options.reuseBuffers ?? false;
+  if (typeof reuseBuffers !== "boolean") throw new TypeError("reuseBuffers must be a boolean");
   const keepAlive = options.keepAlive;
   if (keepAlive !== undefined && typeof keepAlive !== "boolean") {
     throw new TypeError("keepAlive must be a boolean");
@@ -156,6 +172,7 @@ export function checkConnOptions(
     writeTimeout: timeout("writeTimeout"),
     highWaterMark: checkSize("highWaterMark", options.highWaterMark, 1024 * 1024, 0),
     readBufferSize: checkSize("readBufferSize", options.readBufferSize, 65536, 1024),
+    reuseBuffers,
     noDelay,
     keepAlive,
   };

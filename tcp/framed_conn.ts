@@ -52,7 +52,8 @@ export function tlsHandshakeOf(conn: FramedConn): Promise<void> {
  * `writeTimeout`, a peer that takes no bytes for that long is dropped.
  *
  * **Receiving.** A frame is a view of memory the connection never writes again: keep it as long
- * as you like. Small frames share one read buffer (`readBufferSize`, 64 KiB by default) and keep
+ * as you like (unless you ask for `reuseBuffers`: then a frame is valid until the next receive,
+ * and nothing is allocated per frame). Small frames share one read buffer (`readBufferSize`, 64 KiB by default) and keep
  * it alive while any of them is kept (`slice()` one to keep it alone); a large frame has a buffer
  * of its own. `receive` resolves to `null` at a clean end of the stream, and throws
  * {@linkcode TruncatedFrameError} when the peer stopped (closed or reset) inside a frame. One
@@ -233,7 +234,8 @@ export class FramedConn implements AsyncDisposable, AsyncIterable<Uint8Array> {
   /**
    * Receives the next frame. One receive at a time: call it (or iterate) from one place.
    *
-   * @returns The frame's payload (a view of memory the connection never writes again), or
+   * @returns The frame's payload (a view of memory the connection never writes again; with
+   *   `reuseBuffers`, valid until the next receive), or
    *   `null` at a clean end of the stream.
    * @throws {TypeError} When another receive is still waiting, or an envelope's body is unread.
    * @throws {TruncatedFrameError} When the peer closed or reset the connection inside a frame.

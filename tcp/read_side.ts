@@ -14,6 +14,11 @@ import { TimeoutError } from "./errors.ts";
 
 /** During bulk transfers the read buffer grows up to this many times `readBufferSize`. */
 const MAX_GROWTH = 16;
+/**
+ * The first read buffer's size (or `readBufferSize`, when smaller): an idle connection holds
+ * little; a read that fills it brings a buffer of `readBufferSize`.
+ */
+const FIRST_BUFFER = 4096;
 
 /** What the read side reads from: Deno's `read` contract. */
 export interface ByteReader {
@@ -27,6 +32,8 @@ export interface ReadSideOptions {
   format: FrameFormat;
   /** Size of the read buffer in bytes. */
   readBufferSize: number;
+  /** Whether frames may be views of a buffer that is read into again (`FramedConnOptions`). */
+  reuseBuffers?: boolean;
   /** Milliseconds without a byte while waiting (`Infinity`: no limit). */
   idleTimeout: number;
   /** Milliseconds from a frame's first byte to its last (`Infinity`: no limit). */
@@ -45,7 +52,12 @@ export interface ReadSideOptions {
  * trickles an unfinished frame) is reused in place, so however the bytes are cut, an unfinished
  * frame holds at most one read buffer, or, once its header says it does not fit in the buffer's
  * free space and is over a quarter of the buffer, a buffer of its declared length, into which
- * the rest is read directly.
+ * the rest is read directly. The first buffer is small (4 KiB) and
+ * replaced by one of `readBufferSize` once a read fills it.
+ *
+ * With `reuseBuffers`, frames are views of a buffer that is read into again after the next
+ * receive: nothing is allocated per frame, and a frame larger than the buffer makes the buffer
+ * grow to hold it (to its declared length, which the decoder checked against the limit).
  */
 export class ReadSide {
   #reader: ByteReader;
@@ -69,6 +81,9 @@ export class ReadSide {
   #reset: unknown = undefined;
   #frameStart = -1;
   #stopped = false;
+  #reuse: boolean;
+  /** Whether the next fill replaces the buffer with a larger one first. */
+  #grow = false;
   #deadline: Deadline;
   #deadlineKind: "idle" | "frame" = "idle";
 
@@ -85,13 +100,14 @@ export class ReadSide {
     this.#idleTimeout = options.idleTimeout;
     this.#frameTimeout = options.frameTimeout;
     this.#onTimeout = options.onTimeout;
+    this.#reuse = options.reuseBuffers ?? false;
     this.#deadline = new Deadline(() => {
       const kind = this.#deadlineKind;
       this.#onTimeout(
         new TimeoutError(kind, kind === "idle" ? this.#idleTimeout : this.#frameTimeout),
       );
     });
-    this.#buf = new Uint8Array(this.#size);
+    this.#buf = new Uint8Array(Math.min(this.#size, FIRST_BUFFER));
   }
 
   /** The reset (`ConnectionReset`, `ConnectionAborted`) that ended the stream, if one did. */
@@ -133,7 +149,8 @@ export class ReadSide {
     }
     const frame = this.#decoder.next();
     if (frame !== undefined) {
-      this.#lent = true; // a view of the read buffer (or, with lengthOffset, a copy)
+      // a view of the read buffer (or, with lengthOffset, a copy); lent unless reuse was asked
+      if (!this.#reuse) this.#lent = true;
       this.#frameStart = -1;
     }
     return frame;
@@ -155,10 +172,17 @@ export class ReadSide {
       if (frame !== undefined) return frame;
       const missing = decoder.missingBytes;
       if (missing > this.#buf.length - this.#end) {
-        // the frame does not fit in the buffer's free space: unless it is small enough to fit
-        // once the buffer is compacted or replaced, read the rest straight into its own memory
-        if (decoder.bufferedLength + missing > this.#buf.length >>> 2) {
+        const need = decoder.bufferedLength + missing;
+        if (this.#reuse && decoder === this.#decoder) {
+          // the whole frame is read into the buffer, which grows to hold it if need be
+          this.#unload(decoder);
+          this.#reserve(need);
+        } else if (need > Math.max(this.#buf.length, this.#base) >>> 2) {
+          // the frame does not fit in the buffer's free space, nor would it once the buffer is
+          // compacted or replaced: read the rest straight into its own memory
           return await this.#readDirect(decoder);
+        } else if (this.#buf.length < this.#base) {
+          this.#grow = true; // the first, small buffer: a full-size one holds it
         }
       }
       this.#unload(decoder);
@@ -292,21 +316,20 @@ export class ReadSide {
    * @returns `false` at the end of the stream.
    */
   async #fill(inFrame: boolean): Promise<boolean> {
+    if (this.#grow) {
+      this.#grow = false;
+      const size = Math.max(this.#size, this.#base);
+      if (size > this.#buf.length) this.#moveTo(new Uint8Array(size));
+    }
     const pending = this.#end - this.#start;
     const length = this.#buf.length;
-    if (pending === 0 && !this.#lent && length === this.#size) {
+    if (pending === 0 && !this.#lent) {
       this.#start = this.#end = 0;
-    } else if (
-      length - this.#end < length >>> 2 ||
-      (!this.#lent && length !== this.#size && pending <= this.#size >>> 1)
-    ) {
-      if (this.#lent || length !== this.#size) {
-        // views of this buffer are out there (leave it to them), or bulk reads asked for a
-        // bigger one, or small reads for the base size again: carry the pending bytes over
-        const fresh = new Uint8Array(Math.max(this.#size, pending * 2));
-        fresh.set(this.#buf.subarray(this.#start, this.#end));
-        this.#buf = fresh;
-        this.#lent = false;
+    } else if (length - this.#end < length >>> 2) {
+      if (this.#lent) {
+        // views of this buffer are out there: leave it to them, carry the pending bytes over
+        // (into one no smaller than this when they would fill a quarter of the next)
+        this.#moveTo(new Uint8Array(pending * 4 > this.#size ? length : this.#size));
       } else {
         this.#buf.copyWithin(0, this.#start, this.#end);
       }
@@ -319,9 +342,40 @@ export class ReadSide {
     this.#end += n;
     // bulk transfer (the read filled all the space): bigger buffers, fewer reads, fewer frames
     // cut at a buffer's end; back to the base size when reads get small again
-    if (n === space && this.#size < this.#base * MAX_GROWTH) this.#size *= 2;
-    else if (n < this.#base >>> 2) this.#size = this.#base;
+    if (n === space) {
+      if (this.#size < this.#base * MAX_GROWTH) this.#size *= 2;
+      // a buffer that is not given away to views is replaced only here
+      if (this.#buf.length < this.#base || (this.#reuse && this.#buf.length < this.#size)) {
+        this.#grow = true;
+      }
+    } else if (n < this.#base >>> 2) {
+      this.#size = this.#base;
+    }
     return true;
+  }
+
+  /** Moves the pending bytes to the start of `fresh`, which becomes the read buffer. */
+  #moveTo(fresh: Uint8Array): void {
+    fresh.set(this.#buf.subarray(this.#start, this.#end));
+    this.#end -= this.#start;
+    this.#start = 0;
+    this.#buf = fresh;
+    this.#lent = false;
+  }
+
+  /**
+   * `reuseBuffers`: makes the buffer hold `need` bytes from `#start` (the frame being read),
+   * moving the pending bytes to its start, or into a larger buffer.
+   */
+  #reserve(need: number): void {
+    if (this.#start + need <= this.#buf.length) return;
+    if (need <= this.#buf.length && !this.#lent) {
+      this.#buf.copyWithin(0, this.#start, this.#end);
+      this.#end -= this.#start;
+      this.#start = 0;
+    } else {
+      this.#moveTo(new Uint8Array(Math.max(need, this.#buf.length)));
+    }
   }
 
   /** One read into `target`, under the idle deadline and, inside a frame, the frame deadline. */

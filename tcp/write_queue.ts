@@ -17,11 +17,21 @@ import { type PartialWriter, writeAll } from "./write_all.ts";
  * `send` resolve at once and the next frames be batched while a write is in flight.
  */
 export const LARGE_PAYLOAD = 1024 * 1024;
+/**
+ * A batch buffer starts this small (an idle connection holds little) and doubles as frames
+ * come; the two kept for reuse keep their size.
+ */
+const FIRST_BATCH = 1024;
+/**
+ * A large payload's header goes out with the payload's first bytes (copied, at most this many
+ * in all), not as a tiny write of its own that would be a packet of its own.
+ */
+const LARGE_HEAD = 64 * 1024;
 const RESOLVED: Promise<void> = Promise.resolve();
 
 type Segment =
-  | { batch: FrameBatchEncoder; bytes?: undefined; done?: undefined }
-  | { batch?: undefined; bytes: Uint8Array; done?: Waiter };
+  | { batch: FrameBatchEncoder; bytes?: undefined; done?: undefined; header?: undefined }
+  | { batch?: undefined; bytes: Uint8Array; done?: Waiter; header?: Uint8Array };
 
 interface Waiter {
   resolve: () => void;
@@ -62,6 +72,7 @@ export class WriteQueue {
   #drainWaiters: Waiter[] = [];
   #flushWaiters: Waiter[] = [];
   #order: Promise<void> | undefined;
+  #head: Uint8Array | undefined;
   #deadline: Deadline;
 
   /**
@@ -87,7 +98,7 @@ export class WriteQueue {
         }
       },
     };
-    this.#active = new FrameBatchEncoder(this.#format);
+    this.#active = new FrameBatchEncoder(this.#format, FIRST_BATCH);
   }
 
   /** Bytes queued and not yet written. */
@@ -220,9 +231,8 @@ export class WriteQueue {
     }
     const body = format.lengthOffset === 0 ? payload : payload.subarray(format.lengthOffset);
     this.#seal();
-    this.#segments.push({ bytes: header });
     const written = new Promise<void>((resolve, reject) => {
-      this.#segments.push({ bytes: body, done: { resolve, reject } });
+      this.#segments.push({ bytes: body, header, done: { resolve, reject } });
     });
     this.#queued += header.length + body.length;
     this.#kick();
@@ -263,7 +273,7 @@ export class WriteQueue {
   #seal(): void {
     if (this.#active.frameCount === 0) return;
     this.#segments.push({ batch: this.#active });
-    this.#active = this.#spare.pop() ?? new FrameBatchEncoder(this.#format);
+    this.#active = this.#spare.pop() ?? new FrameBatchEncoder(this.#format, FIRST_BATCH);
   }
 
   #kick(): void {
@@ -282,8 +292,20 @@ export class WriteQueue {
           if (this.#spare.length < 2) this.#spare.push(segment.batch);
           this.#wrote(bytes.length);
         } else {
-          await writeAll(this.#writer, segment.bytes);
-          this.#wrote(segment.bytes.length);
+          let bytes = segment.bytes;
+          const header = segment.header;
+          if (header !== undefined) {
+            // the header and the payload's first bytes in one write (only this loop uses #head)
+            const n = Math.min(bytes.length, LARGE_HEAD - header.length);
+            this.#head ??= new Uint8Array(LARGE_HEAD);
+            this.#head.set(header);
+            this.#head.set(bytes.subarray(0, n), header.length);
+            await writeAll(this.#writer, this.#head.subarray(0, header.length + n));
+            this.#wrote(header.length + n);
+            bytes = bytes.subarray(n);
+          }
+          await writeAll(this.#writer, bytes);
+          this.#wrote(bytes.length);
           segment.done?.resolve();
         }
       }

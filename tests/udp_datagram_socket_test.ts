@@ -389,3 +389,59 @@ Deno.test({
     assert.deepEqual((await socket.receive()).data, new Uint8Array([5]));
   },
 });
+
+Deno.test({
+  name: "udp: a destination object changed between sends is checked again",
+  permissions: { net: ["127.0.0.1", "[::1]"] },
+  async fn() {
+    await using rx = openDatagram({ hostname: "127.0.0.1", port: 0 });
+    await using rx6 = openDatagram({ hostname: "::1", port: 0 });
+    await using tx = openDatagram({ hostname: "127.0.0.1", port: 0 });
+    await using tx6 = openDatagram({ hostname: "::1", port: 0 });
+    const dest: { hostname: string; port: number } = { ...to(rx) };
+    assert.equal(await tx.send(new Uint8Array([1]), dest), 1);
+    dest.port = 0;
+    await assert.rejects(tx.send(new Uint8Array([2]), dest), RangeError);
+    dest.port = 70_000;
+    await assert.rejects(tx.send(new Uint8Array([2]), dest), RangeError);
+    dest.port = to(rx).port;
+    assert.equal(await tx.send(new Uint8Array([3]), dest), 1);
+    assert.deepEqual((await rx.receive()).data, new Uint8Array([1]));
+    assert.deepEqual((await rx.receive()).data, new Uint8Array([3]));
+
+    // The family, and so the limit, follows the hostname: 65,527 B go to ::1, not to 127.0.0.1.
+    const six = { hostname: "[::1]", port: to(rx6).port };
+    assert.equal(await tx6.send(new Uint8Array(MAX_UDP_PAYLOAD_IPV6), six), 65_527);
+    assert.equal((await rx6.receive()).data.length, 65_527);
+    await assert.rejects(
+      tx6.send(new Uint8Array(MAX_UDP_PAYLOAD_IPV6), { hostname: "::ffff:127.0.0.1", port: 9 }),
+      DatagramTooLargeError,
+    );
+    assert.equal(await tx6.send(new Uint8Array(MAX_UDP_PAYLOAD_IPV6), six), 65_527);
+    assert.equal((await rx6.receive()).data.length, 65_527);
+  },
+});
+
+Deno.test({
+  name: "udp: sends and receives still queued at close are refused, none is left hanging",
+  permissions: V4,
+  async fn() {
+    const rx = openDatagram({ hostname: "127.0.0.1", port: 0 });
+    const tx = openDatagram({ hostname: "127.0.0.1", port: 0 });
+    const sends = [1, 2, 3].map((n) => tx.send(new Uint8Array([n]), to(rx)));
+    tx.close();
+    const sent = await Promise.allSettled(sends);
+    for (const result of sent.slice(1)) {
+      assert.equal(result.status, "rejected");
+      assert.ok((result as PromiseRejectedResult).reason instanceof Deno.errors.BadResource);
+    }
+    const receives = [rx.receive(), rx.receive({ buffer: new Uint8Array(4) }), rx.receive()];
+    rx.close();
+    for (const result of await Promise.allSettled(receives)) {
+      assert.equal(result.status, "rejected");
+      assert.ok((result as PromiseRejectedResult).reason instanceof Deno.errors.Interrupted);
+    }
+    await tx[Symbol.asyncDispose]();
+    await rx[Symbol.asyncDispose]();
+  },
+});

@@ -123,8 +123,23 @@ export interface Datagram {
 }
 
 const TIMED_OUT: unique symbol = Symbol("timed out");
+const EMPTY = new Uint8Array(0);
 
-function noop(): void {}
+interface QueuedSend {
+  data: Uint8Array;
+  addr: Deno.Addr;
+  family: AddressFamily;
+  limit: number | undefined;
+  resolve: (n: number) => void;
+  reject: (err: unknown) => void;
+}
+
+interface QueuedReceive {
+  buffer: Uint8Array<ArrayBuffer> | undefined;
+  timeout: number | undefined;
+  resolve: (datagram: Datagram) => void;
+  reject: (err: unknown) => void;
+}
 
 function isEmsgsize(err: unknown): boolean {
   return err instanceof Error && (err as { code?: unknown }).code === "EMSGSIZE";
@@ -132,6 +147,10 @@ function isEmsgsize(err: unknown): boolean {
 
 function closedError(): Error {
   return new Deno.errors.BadResource("DatagramSocket is closed");
+}
+
+function interruptedError(): Error {
+  return new Deno.errors.Interrupted("DatagramSocket was closed while the receive waited");
 }
 
 function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T | typeof TIMED_OUT> {
@@ -182,9 +201,20 @@ export class DatagramSocket implements AsyncIterable<Datagram>, AsyncDisposable 
   #family: AddressFamily;
   #closed = false;
   #ops = new Set<Promise<unknown>>();
-  #sendTail: Promise<void> = Promise.resolve();
-  #sendsQueued = 0;
-  #recvTail: Promise<void> = Promise.resolve();
+  // Sends: at most one in the OS at a time (that keeps them in order); the rest wait here.
+  #sending: Promise<number> | undefined;
+  #sendQueue: QueuedSend[] = [];
+  #sendData: Uint8Array = EMPTY;
+  #sendFamily: AddressFamily = "ipv4";
+  #sendLimit: number | undefined;
+  // The last destination, checked once: a socket usually sends to few peers.
+  #lastHost: string | undefined;
+  #lastPort = 0;
+  #lastAddr: Deno.Addr | undefined;
+  #lastFamily: AddressFamily = "ipv4";
+  // Receives: one at a time, in call order; the rest wait here.
+  #receiving: Promise<unknown> | undefined;
+  #receiveQueue: QueuedReceive[] = [];
   #pending: Promise<[Uint8Array<ArrayBuffer>, Deno.Addr]> | undefined;
 
   /**
@@ -318,48 +348,83 @@ export class DatagramSocket implements AsyncIterable<Datagram>, AsyncDisposable 
     }
     let addr: Deno.Addr;
     let family: AddressFamily;
-    try {
-      [addr, family] = this.#destination(to);
-    } catch (err) {
-      return Promise.reject(err);
+    const host = to !== null && typeof to === "object"
+      ? (to as { hostname?: unknown }).hostname
+      : undefined;
+    if (
+      host !== undefined && host === this.#lastHost &&
+      (to as { port?: unknown }).port === this.#lastPort
+    ) {
+      addr = this.#lastAddr!;
+      family = this.#lastFamily;
+    } else {
+      try {
+        [addr, family] = this.#destination(to);
+      } catch (err) {
+        return Promise.reject(err);
+      }
     }
     if (this.#closed) return Promise.reject(closedError());
     const limit = maxPayloadFor(family);
     if (this.#checkSize && limit !== undefined && data.length > limit) {
       return Promise.reject(new DatagramTooLargeError(data.length, limit, family));
     }
-    // With nothing queued the send starts right away; otherwise it waits for the ones before.
-    const direct = this.#sendsQueued === 0;
-    this.#sendsQueued++; // counted down when the send settles
-    const op = direct
-      ? this.#sendNow(data, addr, family, limit)
-      : this.#sendTail.then(() => this.#sendNow(data, addr, family, limit));
-    this.#sendTail = op.then(noop, noop);
-    return op;
+    if (this.#sending === undefined) return this.#sendNow(data, addr, family, limit);
+    // wait for the ones before: bare concurrent Deno sends were seen to go out reversed
+    return new Promise<number>((resolve, reject) => {
+      this.#sendQueue.push({ data, addr, family, limit, resolve, reject });
+    });
   }
 
-  async #sendNow(
+  #sendNow(
     data: Uint8Array,
     addr: Deno.Addr,
     family: AddressFamily,
     limit: number | undefined,
   ): Promise<number> {
-    try {
-      if (this.#closed) throw closedError();
-      return await this.#track(this.#conn.send(data, addr));
-    } catch (err) {
-      if (isEmsgsize(err)) {
-        throw new DatagramTooLargeError(
-          data.length,
-          limit !== undefined && data.length > limit ? limit : undefined,
-          family,
-          { cause: err },
-        );
-      }
-      throw err;
-    } finally {
-      this.#sendsQueued--;
+    this.#sendData = data;
+    this.#sendFamily = family;
+    this.#sendLimit = limit;
+    return this.#sending = this.#conn.send(data, addr).then(this.#sent, this.#sendFailed);
+  }
+
+  #sent = (n: number): number => {
+    this.#sendNext();
+    return n;
+  };
+
+  #sendFailed = (err: unknown): never => {
+    const data = this.#sendData;
+    const limit = this.#sendLimit;
+    const family = this.#sendFamily;
+    this.#sendNext();
+    if (isEmsgsize(err)) {
+      throw new DatagramTooLargeError(
+        data.length,
+        limit !== undefined && data.length > limit ? limit : undefined,
+        family,
+        { cause: err },
+      );
     }
+    throw err;
+  };
+
+  /** Starts the next queued send, or marks the socket idle. */
+  #sendNext(): void {
+    this.#sendData = EMPTY;
+    const next = this.#sendQueue.shift();
+    if (next === undefined) {
+      this.#sending = undefined;
+      return;
+    }
+    if (this.#closed) {
+      this.#sending = undefined;
+      const queued = [next, ...this.#sendQueue];
+      this.#sendQueue = [];
+      for (const send of queued) send.reject(closedError());
+      return;
+    }
+    this.#sendNow(next.data, next.addr, next.family, next.limit).then(next.resolve, next.reject);
   }
 
   #destination(to: DatagramDestination): [Deno.Addr, AddressFamily] {
@@ -384,7 +449,12 @@ export class DatagramSocket implements AsyncIterable<Datagram>, AsyncDisposable 
     const bare = hostname.startsWith("[") && hostname.endsWith("]")
       ? hostname.slice(1, -1)
       : hostname;
-    return [{ transport: "udp", hostname: bare, port }, family];
+    const addr: Deno.NetAddr = { transport: "udp", hostname: bare, port };
+    this.#lastHost = hostname;
+    this.#lastPort = port;
+    this.#lastAddr = addr;
+    this.#lastFamily = family;
+    return [addr, family];
   }
 
   /**
@@ -442,18 +512,65 @@ export class DatagramSocket implements AsyncIterable<Datagram>, AsyncDisposable 
       );
     }
     if (this.#closed) return Promise.reject(closedError());
-    const op = this.#recvTail.then(() => this.#receiveNow(buffer, timeout));
-    this.#recvTail = op.then(noop, noop);
+    if (this.#receiving !== undefined) {
+      return new Promise<Datagram>((resolve, reject) => {
+        this.#receiveQueue.push({ buffer, timeout, resolve, reject });
+      });
+    }
+    return this.#startReceive(buffer, timeout);
+  }
+
+  #startReceive(
+    buffer: Uint8Array<ArrayBuffer> | undefined,
+    timeout: number | undefined,
+  ): Promise<Datagram> {
+    if (buffer === undefined && timeout === undefined && this.#pending === undefined) {
+      // the common case, without an async function or a timer: into our buffer, then a copy
+      const op = this.#conn.receive(this.#scratch).then(this.#copied, this.#receiveFailed);
+      this.#receiving = op;
+      return op;
+    }
+    const op = this.#receiveNow(buffer, timeout);
+    this.#receiving = op;
+    op.then(this.#receiveNext, this.#receiveNext);
     return op;
   }
+
+  #copied = ([view, from]: [Uint8Array<ArrayBuffer>, Deno.Addr]): Datagram => {
+    // copy before the next receive may read into the same buffer
+    const datagram: Datagram = {
+      data: view.slice(),
+      addr: from as Deno.NetAddr | Deno.UnixAddr,
+      truncated: view.length === this.#scratch.length,
+    };
+    this.#receiveNext();
+    return datagram;
+  };
+
+  #receiveFailed = (err: unknown): never => {
+    this.#receiveNext();
+    throw err;
+  };
+
+  /** Starts the next queued receive, or marks the socket idle. */
+  #receiveNext = (): void => {
+    this.#receiving = undefined;
+    const next = this.#receiveQueue.shift();
+    if (next === undefined) return;
+    if (this.#closed) {
+      const queued = [next, ...this.#receiveQueue];
+      this.#receiveQueue = [];
+      for (const receive of queued) receive.reject(interruptedError());
+      return;
+    }
+    this.#startReceive(next.buffer, next.timeout).then(next.resolve, next.reject);
+  };
 
   async #receiveNow(
     buffer: Uint8Array<ArrayBuffer> | undefined,
     timeout: number | undefined,
   ): Promise<Datagram> {
-    if (this.#closed) {
-      throw new Deno.errors.Interrupted("DatagramSocket was closed while the receive waited");
-    }
+    if (this.#closed) throw interruptedError();
     if (buffer !== undefined && this.#pending === undefined && timeout === undefined) {
       // Straight into the caller's buffer, as the OS does it: the excess is dropped silently.
       const [data, addr] = await this.#track(this.#conn.receive(buffer));
@@ -547,7 +664,7 @@ export class DatagramSocket implements AsyncIterable<Datagram>, AsyncDisposable 
   /** Closes the socket and waits until its pending reads and writes have ended. */
   async [Symbol.asyncDispose](): Promise<void> {
     this.close();
-    await Promise.allSettled([...this.#ops]);
+    await Promise.allSettled([...this.#ops, this.#sending, this.#receiving]);
   }
 }
 
