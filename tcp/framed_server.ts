@@ -263,6 +263,11 @@ export class FramedServer<A extends Deno.Addr = Deno.Addr, T = undefined>
       }
       if (conn === null) return;
       this.#conns.set(conn, this.#run(conn));
+      // Under a flood (the handshake pool full), let the connections already in it be read
+      // before accepting the next one: otherwise accepting and dropping newcomers can take all
+      // the time, and a real client is dropped before its first bytes are even looked at. The
+      // rest wait in the kernel's backlog, which costs this process nothing.
+      if (this.#pool.size >= this.#limits.maxHandshakes) await macrotask();
     }
   }
 
@@ -331,4 +336,9 @@ function backOff(stop: AbortSignal): Promise<void> {
     }
     stop.addEventListener("abort", done, { once: true });
   });
+}
+
+/** Resolves after the event loop has had a turn (timers and I/O), not just the microtasks. */
+function macrotask(): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, 0));
 }
