@@ -13,7 +13,7 @@ import {
   drawBoundaryPicture,
   type MessageOutcome,
 } from "../boundary_picture.ts";
-import type { Box, Mark, Row } from "./model.ts";
+import type { Box, ExperimentResult, Mark, Row } from "./model.ts";
 import type { SizeRange } from "./settings.ts";
 
 /** A seeded source of random numbers (mulberry32): the same seed, the same numbers. */
@@ -90,6 +90,14 @@ export function sentBoxes(
     label: labels?.[i] ?? (size === 0 ? "∅" : `m${i}`),
     messages: [i],
   }));
+}
+
+/** A run's `sent` line: {@linkcode sentBoxes} under the label "sent". */
+export function sentRow(
+  sizes: readonly number[],
+  labels?: readonly string[],
+): ExperimentResult["sent"] {
+  return { label: "sent", boxes: sentBoxes(sizes, labels) };
 }
 
 /**

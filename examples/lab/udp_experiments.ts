@@ -14,11 +14,14 @@ import {
   makeMessages,
   plural,
   Random,
-  sentBoxes,
+  sentRow,
 } from "./boxes.ts";
 import type { Experiment, Row, VerdictLine } from "./model.ts";
 import { COMMON, SettingsError, type SizeRange } from "./settings.ts";
 import { matchDatagrams, udpExchange, type UdpResult } from "./transports.ts";
+
+/** Each size as a box label, `1,500 B`. */
+const inBytes = (sizes: readonly number[]): string[] => sizes.map((n) => `${fmt(n)} B`);
 
 function seenOf(messages: Uint8Array[], result: UdpResult): DatagramSeen[] {
   return matchDatagrams(messages, result.received).map((m, i) => ({
@@ -76,10 +79,7 @@ const limit: Experiment = {
     const reproduced = refused.size === over && row.counts.whole === fits;
     const error = result.sends.find((s) => s.refused)?.refused;
     return {
-      sent: {
-        label: "sent",
-        boxes: sentBoxes(sizes, sizes.map((n) => `${fmt(n)} B`)),
-      },
+      sent: sentRow(sizes, inBytes(sizes)),
       rows: [row],
       verdict: {
         reproduced,
@@ -137,10 +137,7 @@ const truncation: Experiment = {
     const reproduced = longer > 0 && row.counts.truncated === longer &&
       row.counts.whole === sizes.length - longer;
     return {
-      sent: {
-        label: "sent",
-        boxes: sentBoxes(sizes, sizes.map((n) => `${fmt(n)} B`)),
-      },
+      sent: sentRow(sizes, inBytes(sizes)),
       rows: [row],
       verdict: {
         reproduced,
@@ -315,7 +312,7 @@ const relay: Experiment = {
       wanted.some(([p]) => p > 0) && c.lost === up.lost &&
       c.duplicates === up.duplicated;
     return {
-      sent: { label: "sent", boxes: sentBoxes(sizes) },
+      sent: sentRow(sizes),
       rows: [directRow, relayRow],
       verdict: {
         reproduced,
