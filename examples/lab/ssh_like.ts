@@ -8,7 +8,8 @@
  */
 import { writeAll } from "../../tcp/mod.ts";
 import { openFramedPair } from "../_framed_pair.ts";
-import { fmt, frameRow, pause, plural, Random, type Scope, sentBoxes, streamRow } from "./boxes.ts";
+import { fmt, frameRow, pause, plural, type Scope, sentBoxes, streamRow } from "./boxes.ts";
+import { Random } from "../_random.ts";
 import type { Experiment } from "./model.ts";
 import { COMMON, SettingsError, type SizeRange } from "./settings.ts";
 import { closeQuietly, HOST } from "./transports.ts";

@@ -13,11 +13,11 @@ import {
   makeMessage,
   makeMessages,
   plural,
-  Random,
   type Scope,
   sentRow,
   streamRow,
 } from "./boxes.ts";
+import { Random } from "../_random.ts";
 import type { Experiment, Row, VerdictLine } from "./model.ts";
 import { COMMON, SettingsError, type SizeRange } from "./settings.ts";
 import { leftovers } from "./ssh_like.ts";

@@ -13,9 +13,9 @@ import {
   makeMessage,
   makeMessages,
   plural,
-  Random,
   sentRow,
 } from "./boxes.ts";
+import { Random } from "../_random.ts";
 import type { Experiment, Row, VerdictLine } from "./model.ts";
 import { COMMON, SettingsError, type SizeRange } from "./settings.ts";
 import { matchDatagrams, udpExchange, type UdpResult } from "./transports.ts";
