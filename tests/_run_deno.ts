@@ -20,12 +20,19 @@ export interface DenoRun {
  *
  * @param args The arguments after `deno` (e.g. `["run", "--allow-net=127.0.0.1", script]`).
  * @param env Extra environment variables.
+ * @param options `cwd`: where it runs (default: here); `clearEnv`: `env` is all it gets.
  * @returns The exit code and the decoded output.
  */
-export async function runDeno(args: string[], env: Record<string, string> = {}): Promise<DenoRun> {
+export async function runDeno(
+  args: string[],
+  env: Record<string, string> = {},
+  options: { cwd?: string; clearEnv?: boolean } = {},
+): Promise<DenoRun> {
   const { code, stdout, stderr } = await new Deno.Command(Deno.execPath(), {
     args,
     env,
+    cwd: options.cwd,
+    clearEnv: options.clearEnv ?? false,
     stdout: "piped",
     stderr: "piped",
     signal: AbortSignal.timeout(60_000),
