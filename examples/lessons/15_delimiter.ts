@@ -16,6 +16,7 @@
  * @module
  */
 import {
+  concatBytes,
   DelimiterDecoder,
   DelimiterEncoder,
   DelimiterInPayloadError,
@@ -63,9 +64,7 @@ export async function run(options: LessonOptions = {}): Promise<Verdict> {
 
   // 2. One payload holds a newline; sent as is (payload + "\n"), the receiver cuts it there.
   const naive = dirty.flatMap((m) => [utf8.encode(m), newline]);
-  const wire = new Uint8Array(naive.reduce((n, b) => n + b.length, 0));
-  naive.reduce((at, b) => (wire.set(b, at), at + b.length), 0);
-  const broken = await overTcp(wire, new DelimiterDecoder());
+  const broken = await overTcp(concatBytes(naive), new DelimiterDecoder());
   const split = broken.frames.length !== dirty.length;
   log(`2. ${dirty.length} messages, one of them "a poem:\\nroses are red", sent as lines:`);
   log(`   ${broken.frames.length} arrived: ${JSON.stringify(broken.frames.slice(2, 6))}`);
