@@ -8,8 +8,11 @@
  */
 import { connectFramed, type FramedConn, type FramedListener, listenFramed } from "../tcp/mod.ts";
 
-/** The listener and both ends of one framed connection through it. */
-export interface FramedPair {
+/**
+ * The listener and both ends of one framed connection through it; disposing closes the server's
+ * end, the client's, then the listener.
+ */
+export interface FramedPair extends AsyncDisposable {
   /** The listener the client connected to (still open). */
   listener: FramedListener<Deno.NetAddr>;
   /** The connecting end. */
@@ -39,17 +42,15 @@ export interface FramedPairOptions {
 
 /**
  * Listens on a fresh port of `hostname`, connects a framed client to it and accepts it. The
- * caller owns all three (close the ends, then the listener); on a failure the ones made are closed.
+ * caller owns the pair (dispose it); on a failure the parts made so far are closed.
  *
  * @example One frame from client to server
  * ```ts
  * import { openFramedPair } from "./_framed_pair.ts";
  * import assert from "node:assert/strict";
  *
- * const pair = await openFramedPair({ hostname: "127.0.0.1" });
- * await using listener = pair.listener;
- * await using client = pair.client;
- * await using server = pair.server;
+ * await using pair = await openFramedPair({ hostname: "127.0.0.1" });
+ * const { client, server } = pair;
  * await client.send(new Uint8Array([1, 2, 3]));
  * assert.deepEqual(await server.receive(), new Uint8Array([1, 2, 3]));
  * ```
@@ -60,22 +61,17 @@ export async function openFramedPair(options: FramedPairOptions): Promise<Framed
   const { hostname, maxFrameLength } = options;
   const adopt = options.adopt ?? (<T>(resource: T): T => resource);
   const limit = maxFrameLength === undefined ? {} : { maxFrameLength };
-  const listener = adopt(listenFramed({ hostname, port: 0, ...limit }));
-  try {
-    const accepting = listener.accept();
-    const client = adopt(await connectFramed({ hostname, port: listener.addr.port, ...limit }));
-    try {
-      const accepted = await accepting;
-      if (accepted === null) throw new Error("the framed listener closed before accepting");
-      return { listener, client, server: adopt(accepted) };
-    } catch (error) {
-      await client.close();
-      throw error;
-    }
-  } catch (error) {
-    await listener.close();
-    throw error;
-  }
+  await using stack = new AsyncDisposableStack(); // closes what was made if a step fails
+  const listener = stack.use(adopt(listenFramed({ hostname, port: 0, ...limit })));
+  const accepting = listener.accept();
+  const client = stack.use(
+    adopt(await connectFramed({ hostname, port: listener.addr.port, ...limit })),
+  );
+  const accepted = await accepting;
+  if (accepted === null) throw new Error("the framed listener closed before accepting");
+  const server = stack.use(adopt(accepted));
+  const owned = stack.move();
+  return { listener, client, server, [Symbol.asyncDispose]: () => owned.disposeAsync() };
 }
 
 /**
@@ -87,10 +83,8 @@ export async function openFramedPair(options: FramedPairOptions): Promise<Framed
  * import { countSocketReads, openFramedPair } from "./_framed_pair.ts";
  * import assert from "node:assert/strict";
  *
- * const pair = await openFramedPair({ hostname: "127.0.0.1" });
- * await using listener = pair.listener;
- * await using client = pair.client;
- * await using server = pair.server;
+ * await using pair = await openFramedPair({ hostname: "127.0.0.1" });
+ * const { client, server } = pair;
  * const reads: number[] = [];
  * countSocketReads(server, reads);
  * await client.send(new Uint8Array(10));

@@ -273,10 +273,8 @@ async function runFramedTcp(messages: Uint8Array[]): Promise<FramedColumn> {
   const socketReads: number[] = [];
   const frames: Uint8Array[] = [];
   {
-    const pair = await openFramedPair({ hostname: HOST });
-    await using _listener = pair.listener;
-    await using client = pair.client;
-    await using server = pair.server;
+    await using pair = await openFramedPair({ hostname: HOST });
+    const { client, server } = pair;
     // Count the socket reads underneath the frames (the demo's only instrumentation).
     countSocketReads(server, socketReads);
     const receiving = (async () => {

@@ -84,14 +84,12 @@ export async function framedSsh(
   scope: Scope,
 ): Promise<number[]> {
   const maxFrameLength = Math.max(1024, ...outputs.map((o) => o.length));
-  const pair = await openFramedPair({
+  await using pair = await openFramedPair({
     hostname: HOST,
     maxFrameLength,
     adopt: (resource) => scope.add(resource),
   });
-  await using _listener = pair.listener;
-  await using client = pair.client;
-  await using server = pair.server;
+  const { client, server } = pair;
   const serving = (async () => {
     let k = 0;
     for await (const _command of server) await server.send(outputs[k++]);

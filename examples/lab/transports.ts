@@ -133,14 +133,12 @@ export async function framedTcp(
   const socketReads: number[] = [];
   const received: Uint8Array[] = [];
   const maxFrameLength = Math.max(1024, ...messages.map((m) => m.length));
-  const pair = await openFramedPair({
+  await using pair = await openFramedPair({
     hostname: HOST,
     maxFrameLength,
     adopt: (resource) => scope.add(resource),
   });
-  await using _listener = pair.listener;
-  await using client = pair.client;
-  await using server = pair.server;
+  const { client, server } = pair;
   // Count the socket reads underneath the frames, as the demo does.
   countSocketReads(server, socketReads);
   const receiving = (async () => {
