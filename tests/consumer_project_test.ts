@@ -54,7 +54,7 @@ function consumerConfig(): { links: string[]; imports: Record<string, string> } 
 }
 
 /** Runs `deno <args>` in `cwd` with nothing but an empty cache and unreachable registries. */
-async function denoOffline(
+function denoOffline(
   cwd: string,
   denoDir: string,
   args: string[],

@@ -134,7 +134,7 @@ Deno.test({
   permissions,
   async fn() {
     await using through = await rawThrough({ down: { resetAfter: 3 } });
-    const { relay, client, conn } = through;
+    const { client, conn } = through;
     await conn.write(new TextEncoder().encode("hello"));
     const buffer = new Uint8Array(10);
     let got = 0, error: unknown;
@@ -176,7 +176,7 @@ Deno.test({
       slice: [100, 900],
       seed: 3,
     });
-    const { relay, client, conn } = through;
+    const { client, conn } = through;
     const data = new Random(3).bytes(20_000);
     const received = new Response(conn.readable).bytes();
     await client.write(data.subarray(0, 10_000));
