@@ -31,7 +31,8 @@
  */
 import { parseArgs } from "node:util";
 import { equalBytes } from "../framing/mod.ts";
-import { connectFramed, listenFramed, writeAll } from "../tcp/mod.ts";
+import { writeAll } from "../tcp/mod.ts";
+import { countSocketReads, openFramedPair } from "./_framed_pair.ts";
 import {
   DatagramTooLargeError,
   MAX_UDP_PAYLOAD_IPV4,
@@ -272,20 +273,10 @@ async function runFramedTcp(messages: Uint8Array[]): Promise<FramedColumn> {
   const socketReads: number[] = [];
   const frames: Uint8Array[] = [];
   {
-    await using listener = listenFramed({ hostname: HOST, port: 0 });
-    const accepting = listener.accept();
-    await using client = await connectFramed({ hostname: HOST, port: listener.addr.port });
-    const accepted = await accepting;
-    if (accepted === null) throw new Error("the framed listener closed before accepting");
-    await using server = accepted;
+    await using pair = await openFramedPair({ hostname: HOST });
+    const { client, server } = pair;
     // Count the socket reads underneath the frames (the demo's only instrumentation).
-    const raw = server.conn;
-    const read = raw.read.bind(raw);
-    raw.read = async (buffer: Uint8Array): Promise<number | null> => {
-      const n = await read(buffer);
-      if (n !== null) socketReads.push(n);
-      return n;
-    };
+    countSocketReads(server, socketReads);
     const receiving = (async () => {
       for await (const frame of server) frames.push(frame);
     })();

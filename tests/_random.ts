@@ -5,9 +5,22 @@
  * @module
  */
 
-/** A seeded source of random numbers. */
-export class Random {
-  #state: number;
+import { Random as SeededRandom } from "../examples/_random.ts";
+
+/** The seed to use: the one given, else `SOCKKIT_SEED` from the environment, else a random one. */
+function seedOf(seed?: number): number {
+  const fromEnv = (() => {
+    try {
+      return Deno.env.get("SOCKKIT_SEED");
+    } catch {
+      return undefined;
+    }
+  })();
+  return seed ?? (fromEnv ? Number(fromEnv) : Math.floor(Math.random() * 2 ** 31));
+}
+
+/** A seeded source of random numbers that remembers its seed (for the failure message). */
+export class Random extends SeededRandom {
   /** The seed this source started from. */
   readonly seed: number;
 
@@ -17,28 +30,9 @@ export class Random {
    * @param seed The seed; by default `SOCKKIT_SEED` from the environment, else a random one.
    */
   constructor(seed?: number) {
-    const fromEnv = (() => {
-      try {
-        return Deno.env.get("SOCKKIT_SEED");
-      } catch {
-        return undefined;
-      }
-    })();
-    this.seed = seed ?? (fromEnv ? Number(fromEnv) : Math.floor(Math.random() * 2 ** 31));
-    this.#state = this.seed >>> 0;
-  }
-
-  /** A float in [0, 1). */
-  next(): number {
-    let t = (this.#state = (this.#state + 0x6d2b79f5) >>> 0);
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  }
-
-  /** An integer in [min, max]. */
-  int(min: number, max: number): number {
-    return min + Math.floor(this.next() * (max - min + 1));
+    const start = seedOf(seed);
+    super(start);
+    this.seed = start;
   }
 
   /** `n` random bytes. */

@@ -1,6 +1,6 @@
 /**
- * Runs a Deno subprocess (an example program, usually) and collects what it printed, bounded by
- * a 60 s timeout. Shared by the tests of the examples.
+ * Runs a Deno subprocess (an example program, or a test's child with its own permissions) and
+ * collects what it printed, bounded by a timeout (60 s unless told).
  *
  * @module
  */
@@ -20,15 +20,23 @@ export interface DenoRun {
  *
  * @param args The arguments after `deno` (e.g. `["run", "--allow-net=127.0.0.1", script]`).
  * @param env Extra environment variables.
+ * @param options `cwd`: where it runs (default: here); `clearEnv`: `env` is all it gets;
+ *   `timeout`: when it is stopped, in ms (default 60,000).
  * @returns The exit code and the decoded output.
  */
-export async function runDeno(args: string[], env: Record<string, string> = {}): Promise<DenoRun> {
+export async function runDeno(
+  args: string[],
+  env: Record<string, string> = {},
+  options: { cwd?: string; clearEnv?: boolean; timeout?: number } = {},
+): Promise<DenoRun> {
   const { code, stdout, stderr } = await new Deno.Command(Deno.execPath(), {
     args,
     env,
+    cwd: options.cwd,
+    clearEnv: options.clearEnv ?? false,
     stdout: "piped",
     stderr: "piped",
-    signal: AbortSignal.timeout(60_000),
+    signal: AbortSignal.timeout(options.timeout ?? 60_000),
   }).output();
   const text = new TextDecoder();
   return { code, out: text.decode(stdout), err: text.decode(stderr) };

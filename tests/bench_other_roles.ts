@@ -6,65 +6,11 @@
  * @module
  */
 
-import { encodeFrame, FrameDecoder } from "../framing/mod.ts";
 import { openDatagram } from "../udp/mod.ts";
 import { FramedConn } from "../tcp/mod.ts";
 import { receiveFiles, sendFiles } from "../tcp/transfer/mod.ts";
 import { answer, cpuMicros, median, minorFaults } from "./bench_proc.ts";
-
-const CHUNK = 64 * 1024;
-
-function makeStream(payload: number, bytes: number): Uint8Array[] {
-  const frame = encodeFrame(new Uint8Array(payload).fill(0x61));
-  const frames = Math.max(1, Math.floor(bytes / frame.length));
-  const wire = new Uint8Array(frames * frame.length);
-  for (let i = 0; i < frames; i++) wire.set(frame, i * frame.length);
-  const chunks: Uint8Array[] = [];
-  for (let i = 0; i < wire.length; i += CHUNK) chunks.push(wire.subarray(i, i + CHUNK));
-  return chunks;
-}
-
-function sockkitDecode(chunks: Uint8Array[]): number {
-  const decoder = new FrameDecoder();
-  let sum = 0;
-  for (const chunk of chunks) {
-    const frames = decoder.push(chunk);
-    for (let i = 0; i < frames.length; i++) sum += frames[i].length;
-  }
-  decoder.finish();
-  return sum;
-}
-
-/**
- * The ceiling: u32be only, views for frames inside a chunk, one fresh buffer for a straddling
- * frame, each chunk's frames handed over in an array as a decoder must.
- */
-function handLoop(chunks: Uint8Array[]): number {
-  let sum = 0;
-  let carry: Uint8Array | null = null;
-  for (let chunk of chunks) {
-    if (carry !== null) {
-      const joined: Uint8Array = new Uint8Array(carry.length + chunk.length);
-      joined.set(carry);
-      joined.set(chunk, carry.length);
-      chunk = joined;
-      carry = null;
-    }
-    let pos = 0;
-    const end = chunk.length;
-    const frames: Uint8Array[] = [];
-    while (end - pos >= 4) {
-      const n = chunk[pos] * 0x1000000 +
-        ((chunk[pos + 1] << 16) | (chunk[pos + 2] << 8) | chunk[pos + 3]);
-      if (end - pos - 4 < n) break;
-      frames.push(chunk.subarray(pos + 4, pos + 4 + n));
-      pos += 4 + n;
-    }
-    for (let i = 0; i < frames.length; i++) sum += frames[i].length;
-    if (pos < end) carry = chunk.subarray(pos);
-  }
-  return sum;
-}
+import { CHUNK, frameStream, handLoop, sockkitDecode } from "./_frame_stream.ts";
 
 /** Passes of `fn` over `bytes` for about `ms`; bytes per second. */
 function rate(fn: () => number, bytes: number, ms: number): number {
@@ -89,7 +35,7 @@ function decode(mode: string, ms: number): void {
   const bytes = 32 * 1024 * 1024;
   if (mode === "after") {
     for (const payload of [16, 1024]) {
-      const chunks = makeStream(payload, bytes / 4);
+      const chunks = frameStream(payload, bytes / 4).chunks;
       rate(() => sockkitDecode(chunks), bytes / 4, ms / 2);
       rate(() => handLoop(chunks), bytes / 4, ms / 4);
     }
@@ -99,7 +45,7 @@ function decode(mode: string, ms: number): void {
       if (keep.length > 1000) keep = [];
     }
   }
-  const chunks = makeStream(64 * 1024, bytes);
+  const chunks = frameStream(64 * 1024, bytes).chunks;
   const ours: number[] = [];
   const hand: number[] = [];
   const faults = { sockkit: 0, hand: 0 };

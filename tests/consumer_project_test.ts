@@ -9,6 +9,7 @@
  * @module
  */
 import assert from "node:assert/strict";
+import { type DenoRun, runDeno } from "./_run_deno.ts";
 
 const root = new URL("..", import.meta.url).pathname.replace(/\/$/, "");
 const readme = await Deno.readTextFile(`${root}/README.md`);
@@ -53,28 +54,18 @@ function consumerConfig(): { links: string[]; imports: Record<string, string> } 
 }
 
 /** Runs `deno <args>` in `cwd` with nothing but an empty cache and unreachable registries. */
-async function denoOffline(
+function denoOffline(
   cwd: string,
   denoDir: string,
   args: string[],
-): Promise<{ code: number; out: string; err: string }> {
-  const { code, stdout, stderr } = await new Deno.Command(Deno.execPath(), {
-    args,
-    cwd,
-    clearEnv: true,
-    env: {
-      DENO_DIR: denoDir,
-      NO_COLOR: "1",
-      PATH: Deno.env.get("PATH") ?? "",
-      NPM_CONFIG_REGISTRY: "http://127.0.0.1:9/",
-      JSR_URL: "http://127.0.0.1:9/",
-    },
-    stdout: "piped",
-    stderr: "piped",
-    signal: AbortSignal.timeout(60_000),
-  }).output();
-  const text = new TextDecoder();
-  return { code, out: text.decode(stdout), err: text.decode(stderr) };
+): Promise<DenoRun> {
+  return runDeno(args, {
+    DENO_DIR: denoDir,
+    NO_COLOR: "1",
+    PATH: Deno.env.get("PATH") ?? "",
+    NPM_CONFIG_REGISTRY: "http://127.0.0.1:9/",
+    JSR_URL: "http://127.0.0.1:9/",
+  }, { cwd, clearEnv: true });
 }
 
 Deno.test("README: the consumer deno.json links this checkout under the package's own name", () => {

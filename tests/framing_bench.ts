@@ -8,21 +8,11 @@
  * @module
  */
 
-import { encodeFrame, FrameBatchEncoder, FrameDecoder, FrameFormat } from "../framing/mod.ts";
+import { encodeFrame, FrameBatchEncoder, FrameFormat } from "../framing/mod.ts";
+import { CHUNK, frameStream, handLoop, sockkitDecode } from "./_frame_stream.ts";
 
-const CHUNK = 64 * 1024;
 const STREAM_BYTES = 32 * 1024 * 1024;
 const SECONDS = Number(Deno.env.get("BENCH_SECONDS") ?? "0.8");
-
-function makeStream(payload: number): { chunks: Uint8Array[]; frames: number; bytes: number } {
-  const frame = encodeFrame(new Uint8Array(payload).fill(0x61));
-  const frames = Math.max(1, Math.floor(STREAM_BYTES / frame.length));
-  const wire = new Uint8Array(frames * frame.length);
-  for (let i = 0; i < frames; i++) wire.set(frame, i * frame.length);
-  const chunks: Uint8Array[] = [];
-  for (let i = 0; i < wire.length; i += CHUNK) chunks.push(wire.subarray(i, i + CHUNK));
-  return { chunks, frames, bytes: wire.length };
-}
 
 /** Runs `fn` (one pass over the stream) repeatedly for about SECONDS; returns passes per second. */
 function measure(fn: () => number): { perSecond: number; check: number } {
@@ -39,49 +29,6 @@ function measure(fn: () => number): { perSecond: number; check: number } {
   return { perSecond: passes / ((now - start) / 1000), check };
 }
 
-/**
- * The ceiling: u32be only, views for frames inside a chunk, one copy for a straddling frame. Like
- * the decoder, it hands each chunk's frames to the consumer in an array (a loop that only summed
- * lengths would let V8 skip creating the views, which no real decoder can do).
- */
-function handLoop(chunks: Uint8Array[]): number {
-  let sum = 0;
-  let carry: Uint8Array | null = null;
-  for (let chunk of chunks) {
-    if (carry !== null) {
-      const joined: Uint8Array = new Uint8Array(carry.length + chunk.length);
-      joined.set(carry);
-      joined.set(chunk, carry.length);
-      chunk = joined;
-      carry = null;
-    }
-    let pos = 0;
-    const end = chunk.length;
-    const frames: Uint8Array[] = [];
-    while (end - pos >= 4) {
-      const n = chunk[pos] * 0x1000000 +
-        ((chunk[pos + 1] << 16) | (chunk[pos + 2] << 8) | chunk[pos + 3]);
-      if (end - pos - 4 < n) break;
-      frames.push(chunk.subarray(pos + 4, pos + 4 + n));
-      pos += 4 + n;
-    }
-    for (let i = 0; i < frames.length; i++) sum += frames[i].length;
-    if (pos < end) carry = chunk.subarray(pos);
-  }
-  return sum;
-}
-
-function sockkitDecode(chunks: Uint8Array[]): number {
-  const decoder = new FrameDecoder();
-  let sum = 0;
-  for (const chunk of chunks) {
-    const frames = decoder.push(chunk);
-    for (let i = 0; i < frames.length; i++) sum += frames[i].length;
-  }
-  decoder.finish();
-  return sum;
-}
-
 function memcpy(chunks: Uint8Array[], target: Uint8Array): number {
   let at = 0;
   for (const chunk of chunks) {
@@ -95,7 +42,7 @@ const rows: string[][] = [];
 const fmt = (n: number, digits = 2) => n.toFixed(digits);
 
 for (const payload of [16, 1024, 64 * 1024]) {
-  const { chunks, frames, bytes } = makeStream(payload);
+  const { chunks, frames, bytes } = frameStream(payload, STREAM_BYTES);
   const target = new Uint8Array(bytes);
   const ours = measure(() => sockkitDecode(chunks));
   const hand = measure(() => handLoop(chunks));

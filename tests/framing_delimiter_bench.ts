@@ -10,25 +10,13 @@
  * @module
  */
 
-import { DelimiterDecoder } from "../framing/mod.ts";
+import { concatBytes, DelimiterDecoder } from "../framing/mod.ts";
 
 const ROUNDS = Number(Deno.env.get("BENCH_ROUNDS") ?? "5");
 const SECONDS = Number(Deno.env.get("BENCH_SECONDS") ?? "0.4");
 const LF = 0x0a;
 
 type Decode = (chunks: Uint8Array[]) => number;
-
-function concat(parts: Uint8Array[]): Uint8Array {
-  let n = 0;
-  for (const p of parts) n += p.length;
-  const out = new Uint8Array(n);
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
-}
 
 /** std `DelimiterStream`'s single-byte path (`#handleChar`), as plain code. */
 function stdStyle(chunks: Uint8Array[]): number {
@@ -47,7 +35,7 @@ function stdStyle(chunks: Uint8Array[]): number {
           out.push(chunk.subarray(chunkStart, end));
         } else {
           bufs.push(chunk.subarray(chunkStart, end));
-          out.push(concat(bufs));
+          out.push(concatBytes(bufs));
           bufs.length = 0;
         }
         chunkStart = inspectIndex;
@@ -73,7 +61,7 @@ function handLoop(chunks: Uint8Array[]): number {
       if (carry.length === 0) out.push(chunk.subarray(start, i));
       else {
         carry.push(chunk.subarray(start, i));
-        out.push(concat(carry));
+        out.push(concatBytes(carry));
         carry.length = 0;
       }
       start = i + 1;

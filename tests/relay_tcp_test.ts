@@ -1,14 +1,34 @@
 // Copyright 2025 the sockkit authors. MIT license.
 import assert from "node:assert/strict";
 import { equalBytes, FRAME_PRESETS, TruncatedFrameError } from "../framing/mod.ts";
-import { connectFramed, type FramedConnOptions, listenFramed, startTcpRelay } from "../tcp/mod.ts";
+import {
+  connectFramed,
+  type FramedConnOptions,
+  listenFramed,
+  startTcpRelay,
+  type TcpRelayOptions,
+} from "../tcp/mod.ts";
 import { Random } from "./_random.ts";
 
 const permissions: Deno.TestDefinition["permissions"] = { net: ["127.0.0.1"], env: true };
 
+/**
+ * A raw TCP client connected through a relay (started with `relayOptions`) to a fresh listener,
+ * and the accepted end; disposing closes the ends, then the relay, then the listener.
+ */
+async function rawThrough(relayOptions: Omit<TcpRelayOptions, "target">) {
+  await using stack = new AsyncDisposableStack();
+  const listener = stack.use(Deno.listen({ hostname: "127.0.0.1", port: 0 }));
+  const relay = stack.use(await startTcpRelay({ ...relayOptions, target: listener.addr }));
+  const client = stack.use(await Deno.connect(relay.addr));
+  const conn = stack.use(await listener.accept());
+  const owned = stack.move();
+  return { relay, client, conn, [Symbol.asyncDispose]: () => owned.disposeAsync() };
+}
+
 /** Echoes frames through a relay; returns what came back and the relay's stats. */
 async function echoThrough(
-  relayOptions: Omit<Parameters<typeof startTcpRelay>[0], "target">,
+  relayOptions: Omit<TcpRelayOptions, "target">,
   frameOptions: FramedConnOptions,
   payloads: Uint8Array[],
 ) {
@@ -65,15 +85,9 @@ Deno.test({
   name: "relay: coalescing merges small writes into one",
   permissions,
   async fn() {
-    using server = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-    await using relay = await startTcpRelay({
-      target: server.addr,
-      coalesce: 100,
-      coalesceMs: 5000,
-    });
-    using client = await Deno.connect(relay.addr);
+    await using through = await rawThrough({ coalesce: 100, coalesceMs: 5000 });
+    const { relay, client, conn } = through;
     client.setNoDelay(true);
-    using conn = await server.accept();
     for (let i = 0; i < 10; i++) {
       await client.write(new Uint8Array(10).fill(i));
       await new Promise((r) => setTimeout(r, 2));
@@ -119,10 +133,8 @@ Deno.test({
   name: "relay: a reset after n bytes reaches both peers as ConnectionReset",
   permissions,
   async fn() {
-    using server = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-    await using relay = await startTcpRelay({ target: server.addr, down: { resetAfter: 3 } });
-    using client = await Deno.connect(relay.addr);
-    using conn = await server.accept();
+    await using through = await rawThrough({ down: { resetAfter: 3 } });
+    const { client, conn } = through;
     await conn.write(new TextEncoder().encode("hello"));
     const buffer = new Uint8Array(10);
     let got = 0, error: unknown;
@@ -142,10 +154,8 @@ Deno.test({
   name: "relay: timeout passes nothing, then closes the connection",
   permissions,
   async fn() {
-    using server = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-    await using relay = await startTcpRelay({ target: server.addr, up: { timeout: 100 } });
-    using client = await Deno.connect(relay.addr);
-    using conn = await server.accept();
+    await using through = await rawThrough({ up: { timeout: 100 } });
+    const { relay, client, conn } = through;
     await client.write(new Uint8Array(50));
     assert.equal(await conn.read(new Uint8Array(100)), null); // nothing passed, then the end
     assert.equal(relay.stats.up.dropped, 50);
@@ -158,9 +168,7 @@ Deno.test({
   name: "relay: latency, bandwidth and slow close still deliver every byte in order",
   permissions,
   async fn() {
-    using server = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-    await using relay = await startTcpRelay({
-      target: server.addr,
+    await using through = await rawThrough({
       latency: 5,
       jitter: 3,
       bandwidth: 2000,
@@ -168,8 +176,7 @@ Deno.test({
       slice: [100, 900],
       seed: 3,
     });
-    using client = await Deno.connect(relay.addr);
-    using conn = await server.accept();
+    const { client, conn } = through;
     const data = new Random(3).bytes(20_000);
     const received = new Response(conn.readable).bytes();
     await client.write(data.subarray(0, 10_000));
@@ -219,16 +226,9 @@ Deno.test({
   permissions,
   async fn() {
     async function writes(seed: number, chunks: number[]): Promise<number[]> {
-      using server = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-      await using relay = await startTcpRelay({
-        target: server.addr,
-        slice: [1, 7],
-        seed,
-        record: true,
-      });
-      using client = await Deno.connect(relay.addr);
+      await using through = await rawThrough({ slice: [1, 7], seed, record: true });
+      const { relay, client, conn } = through;
       client.setNoDelay(true); // else Nagle holds a small write ~40 ms, past the relay's wait
-      using conn = await server.accept();
       const data = new Random(1).bytes(chunks.reduce((a, b) => a + b));
       const received = new Response(conn.readable).bytes();
       let at = 0;

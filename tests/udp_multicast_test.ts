@@ -1,6 +1,7 @@
 // Copyright 2025 the sockkit authors. MIT license.
 import assert from "node:assert/strict";
 import { isMulticastAddress, openDatagram } from "../udp/mod.ts";
+import { runDeno } from "./_run_deno.ts";
 
 const GROUP = "239.255.77.77";
 
@@ -11,8 +12,8 @@ Deno.test({
     // The test task grants net access to loopback only, so a child with access to exactly
     // loopback and the group does the socket work; see udp_multicast_child.ts.
     const child = new URL("./udp_multicast_child.ts", import.meta.url).pathname;
-    const { code, stdout, stderr } = await new Deno.Command(Deno.execPath(), {
-      args: [
+    const { code, out, err } = await runDeno(
+      [
         "run",
         "--no-config",
         "--unstable-net",
@@ -20,13 +21,11 @@ Deno.test({
         child,
         GROUP,
       ],
-      env: { NO_COLOR: "1" },
-      stdout: "piped",
-      stderr: "piped",
-      signal: AbortSignal.timeout(30_000),
-    }).output();
-    assert.equal(code, 0, new TextDecoder().decode(stderr));
-    const result = JSON.parse(new TextDecoder().decode(stdout));
+      { NO_COLOR: "1" },
+      { timeout: 30_000 },
+    );
+    assert.equal(code, 0, err);
+    const result = JSON.parse(out);
     if (result.error !== undefined || result.first === null) {
       // Some kernels and containers give loopback no multicast: say so instead of failing.
       console.warn(

@@ -1,5 +1,6 @@
 // Copyright 2025 the sockkit authors. MIT license.
 import assert from "node:assert/strict";
+import { runDeno } from "./_run_deno.ts";
 
 Deno.test({
   name: "udp: unixpacket carries datagrams beyond UDP's limit, whole, empty and in order",
@@ -10,24 +11,18 @@ Deno.test({
     const dir = await Deno.makeTempDir({ prefix: "sockkit_unixpacket_" });
     try {
       const child = new URL("./udp_unixpacket_child.ts", import.meta.url).pathname;
-      const { code, stdout, stderr } = await new Deno.Command(Deno.execPath(), {
-        args: [
-          "run",
-          "--no-config",
-          "--unstable-net",
-          `--allow-net=unix:${dir}/a.sock,unix:${dir}/b.sock`,
-          `--allow-read=${dir}`,
-          `--allow-write=${dir}`,
-          child,
-          dir,
-        ],
-        env: { NO_COLOR: "1" },
-        stdout: "piped",
-        stderr: "piped",
-        signal: AbortSignal.timeout(60_000),
-      }).output();
-      assert.equal(code, 0, new TextDecoder().decode(stderr));
-      const result = JSON.parse(new TextDecoder().decode(stdout));
+      const { code, out, err } = await runDeno([
+        "run",
+        "--no-config",
+        "--unstable-net",
+        `--allow-net=unix:${dir}/a.sock,unix:${dir}/b.sock`,
+        `--allow-read=${dir}`,
+        `--allow-write=${dir}`,
+        child,
+        dir,
+      ], { NO_COLOR: "1" });
+      assert.equal(code, 0, err);
+      const result = JSON.parse(out);
       assert.equal(result.big, 150_000);
       assert.deepEqual(result.receivedSizes, [3, 0, 70_000, 1]);
       assert.equal(result.truncated, true);

@@ -1,7 +1,7 @@
 // Copyright 2025 the sockkit authors. MIT license.
 /**
- * Helpers the experiments share: a seeded random source, the messages a run sends, and the
- * rows of boxes a run's drawing is made of. The counting itself is `analyzeReads` from the
+ * Helpers the experiments share: the messages a run sends (drawn from the seeded `Random` of
+ * `examples/_random.ts`) and the rows of boxes a run's drawing is made of. The counting itself is `analyzeReads` from the
  * demo's `boundary_picture.ts`, so the lab and the demo count merges and splits the same way.
  *
  * @module
@@ -13,35 +13,9 @@ import {
   drawBoundaryPicture,
   type MessageOutcome,
 } from "../boundary_picture.ts";
-import type { Box, Mark, Row } from "./model.ts";
+import type { Random } from "../_random.ts";
+import type { Box, ExperimentResult, Mark, Row } from "./model.ts";
 import type { SizeRange } from "./settings.ts";
-
-/** A seeded source of random numbers (mulberry32): the same seed, the same numbers. */
-export class Random {
-  #state: number;
-
-  /**
-   * Makes a source.
-   *
-   * @param seed Any integer.
-   */
-  constructor(seed: number) {
-    this.#state = seed >>> 0;
-  }
-
-  /** A float in [0, 1). */
-  next(): number {
-    let t = (this.#state = (this.#state + 0x6d2b79f5) >>> 0);
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  }
-
-  /** An integer in [min, max]. */
-  int(min: number, max: number): number {
-    return min + Math.floor(this.next() * (max - min + 1));
-  }
-}
 
 const text = new TextEncoder();
 const LETTERS = "abcdefghijklmnopqrstuvwxyz";
@@ -90,6 +64,14 @@ export function sentBoxes(
     label: labels?.[i] ?? (size === 0 ? "∅" : `m${i}`),
     messages: [i],
   }));
+}
+
+/** A run's `sent` line: {@linkcode sentBoxes} under the label "sent". */
+export function sentRow(
+  sizes: readonly number[],
+  labels?: readonly string[],
+): ExperimentResult["sent"] {
+  return { label: "sent", boxes: sentBoxes(sizes, labels) };
 }
 
 /**

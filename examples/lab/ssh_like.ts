@@ -6,8 +6,10 @@
  *
  * @module
  */
-import { connectFramed, listenFramed, writeAll } from "../../tcp/mod.ts";
-import { fmt, frameRow, pause, plural, Random, type Scope, sentBoxes, streamRow } from "./boxes.ts";
+import { writeAll } from "../../tcp/mod.ts";
+import { openFramedPair } from "../_framed_pair.ts";
+import { fmt, frameRow, pause, plural, type Scope, sentBoxes, streamRow } from "./boxes.ts";
+import { Random } from "../_random.ts";
 import type { Experiment } from "./model.ts";
 import { COMMON, SettingsError, type SizeRange } from "./settings.ts";
 import { closeQuietly, HOST } from "./transports.ts";
@@ -82,22 +84,12 @@ export async function framedSsh(
   scope: Scope,
 ): Promise<number[]> {
   const maxFrameLength = Math.max(1024, ...outputs.map((o) => o.length));
-  await using listener = scope.add(
-    listenFramed({ hostname: HOST, port: 0, maxFrameLength }),
-  );
-  const accepting = listener.accept();
-  await using client = scope.add(
-    await connectFramed({
-      hostname: HOST,
-      port: listener.addr.port,
-      maxFrameLength,
-    }),
-  );
-  const accepted = await accepting;
-  if (accepted === null) {
-    throw new Error("the framed listener closed before accepting");
-  }
-  await using server = scope.add(accepted);
+  await using pair = await openFramedPair({
+    hostname: HOST,
+    maxFrameLength,
+    adopt: (resource) => scope.add(resource),
+  });
+  const { client, server } = pair;
   const serving = (async () => {
     let k = 0;
     for await (const _command of server) await server.send(outputs[k++]);

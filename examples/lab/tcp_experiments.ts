@@ -13,11 +13,11 @@ import {
   makeMessage,
   makeMessages,
   plural,
-  Random,
   type Scope,
-  sentBoxes,
+  sentRow,
   streamRow,
 } from "./boxes.ts";
+import { Random } from "../_random.ts";
 import type { Experiment, Row, VerdictLine } from "./model.ts";
 import { COMMON, SettingsError, type SizeRange } from "./settings.ts";
 import { leftovers } from "./ssh_like.ts";
@@ -194,7 +194,7 @@ const sticky: Experiment = {
     const reproduced = ok && !lines[0].ok;
     const reads = rawRow.counts.reads;
     return {
-      sent: { label: "sent", boxes: sentBoxes(messages.map((m) => m.length)) },
+      sent: sentRow(messages.map((m) => m.length)),
       rows,
       verdict: {
         reproduced,
@@ -269,10 +269,7 @@ const large: Experiment = {
     const reads = rawRow.counts.reads;
     const reproduced = reads > 1 && framed.exact;
     return {
-      sent: {
-        label: "sent",
-        boxes: sentBoxes([size], [`one message of ${fmt(size)} B`]),
-      },
+      sent: sentRow([size], [`one message of ${fmt(size)} B`]),
       rows: [writes, rawRow, frames],
       verdict: {
         reproduced,
@@ -345,7 +342,7 @@ const empty: Experiment = {
     lines[1].text += framedGot ? "; the empty one arrived as a frame of 0 bytes" : "";
     lines[2].text += udpGot ? "; the empty one arrived as a datagram of 0 bytes" : "";
     return {
-      sent: { label: "sent", boxes: sentBoxes(messages.map((m) => m.length)) },
+      sent: sentRow(messages.map((m) => m.length)),
       rows,
       verdict: {
         reproduced,

@@ -8,7 +8,7 @@
  * @module
  */
 import { equalBytes } from "../../framing/mod.ts";
-import { connectFramed, listenFramed } from "../../tcp/mod.ts";
+import { countSocketReads, openFramedPair } from "../_framed_pair.ts";
 import { DatagramTooLargeError, openDatagram } from "../../udp/mod.ts";
 import { pause, type Scope } from "./boxes.ts";
 
@@ -133,30 +133,14 @@ export async function framedTcp(
   const socketReads: number[] = [];
   const received: Uint8Array[] = [];
   const maxFrameLength = Math.max(1024, ...messages.map((m) => m.length));
-  await using listener = scope.add(
-    listenFramed({ hostname: HOST, port: 0, maxFrameLength }),
-  );
-  const accepting = listener.accept();
-  await using client = scope.add(
-    await connectFramed({
-      hostname: HOST,
-      port: listener.addr.port,
-      maxFrameLength,
-    }),
-  );
-  const accepted = await accepting;
-  if (accepted === null) {
-    throw new Error("the framed listener closed before accepting");
-  }
-  await using server = scope.add(accepted);
+  await using pair = await openFramedPair({
+    hostname: HOST,
+    maxFrameLength,
+    adopt: (resource) => scope.add(resource),
+  });
+  const { client, server } = pair;
   // Count the socket reads underneath the frames, as the demo does.
-  const raw = server.conn;
-  const read = raw.read.bind(raw);
-  raw.read = async (buffer: Uint8Array): Promise<number | null> => {
-    const n = await read(buffer);
-    if (n !== null) socketReads.push(n);
-    return n;
-  };
+  countSocketReads(server, socketReads);
   const receiving = (async () => {
     for await (const frame of server) received.push(frame);
   })();

@@ -13,12 +13,28 @@ import {
   makeMessage,
   makeMessages,
   plural,
-  Random,
-  sentBoxes,
+  sentRow,
 } from "./boxes.ts";
+import { Random } from "../_random.ts";
 import type { Experiment, Row, VerdictLine } from "./model.ts";
-import { COMMON, SettingsError, type SizeRange } from "./settings.ts";
+import { COMMON, type SettingDef, SettingsError, type SizeRange } from "./settings.ts";
 import { matchDatagrams, udpExchange, type UdpResult } from "./transports.ts";
+
+/** The setting of the datagrams' sizes: a list of up to `maxItems` sizes of 0 to `max` bytes. */
+const datagramSizes = (def: string, max: number, maxItems: number): SettingDef => ({
+  name: "sizes",
+  label: "Datagram sizes",
+  help: "bytes of each datagram, separated by commas",
+  kind: "list",
+  min: 0,
+  max,
+  maxItems,
+  default: def,
+  unit: "B",
+});
+
+/** Each size as a box label, `1,500 B`. */
+const inBytes = (sizes: readonly number[]): string[] => sizes.map((n) => `${fmt(n)} B`);
 
 function seenOf(messages: Uint8Array[], result: UdpResult): DatagramSeen[] {
   return matchDatagrams(messages, result.received).map((m, i) => ({
@@ -34,17 +50,7 @@ const limit: Experiment = {
     fmt(MAX_UDP_PAYLOAD_IPV4)
   } bytes; a larger send is refused, not split`,
   settings: [
-    {
-      name: "sizes",
-      label: "Datagram sizes",
-      help: "bytes of each datagram, separated by commas",
-      kind: "list",
-      min: 0,
-      max: 262144,
-      maxItems: 8,
-      default: "65506,65507,65508,70000",
-      unit: "B",
-    },
+    datagramSizes("65506,65507,65508,70000", 262144, 8),
     {
       name: "check",
       label: "Who refuses",
@@ -76,10 +82,7 @@ const limit: Experiment = {
     const reproduced = refused.size === over && row.counts.whole === fits;
     const error = result.sends.find((s) => s.refused)?.refused;
     return {
-      sent: {
-        label: "sent",
-        boxes: sentBoxes(sizes, sizes.map((n) => `${fmt(n)} B`)),
-      },
+      sent: sentRow(sizes, inBytes(sizes)),
       rows: [row],
       verdict: {
         reproduced,
@@ -108,17 +111,7 @@ const truncation: Experiment = {
   claim: "a datagram larger than the receive buffer is cut short; the rest is gone, " +
     "not delivered by the next receive",
   settings: [
-    {
-      name: "sizes",
-      label: "Datagram sizes",
-      help: "bytes of each datagram, separated by commas",
-      kind: "list",
-      min: 0,
-      max: MAX_UDP_PAYLOAD_IPV4,
-      maxItems: 20,
-      default: "100,1500,3000,500",
-      unit: "B",
-    },
+    datagramSizes("100,1500,3000,500", MAX_UDP_PAYLOAD_IPV4, 20),
     COMMON.buffer(1024, 1, 65536),
   ],
   async run(values, scope) {
@@ -137,10 +130,7 @@ const truncation: Experiment = {
     const reproduced = longer > 0 && row.counts.truncated === longer &&
       row.counts.whole === sizes.length - longer;
     return {
-      sent: {
-        label: "sent",
-        boxes: sentBoxes(sizes, sizes.map((n) => `${fmt(n)} B`)),
-      },
+      sent: sentRow(sizes, inBytes(sizes)),
       rows: [row],
       verdict: {
         reproduced,
@@ -315,7 +305,7 @@ const relay: Experiment = {
       wanted.some(([p]) => p > 0) && c.lost === up.lost &&
       c.duplicates === up.duplicated;
     return {
-      sent: { label: "sent", boxes: sentBoxes(sizes) },
+      sent: sentRow(sizes),
       rows: [directRow, relayRow],
       verdict: {
         reproduced,

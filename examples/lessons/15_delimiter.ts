@@ -16,6 +16,7 @@
  * @module
  */
 import {
+  concatBytes,
   DelimiterDecoder,
   DelimiterEncoder,
   DelimiterInPayloadError,
@@ -24,15 +25,7 @@ import {
   type StreamDecoder,
 } from "../../framing/mod.ts";
 import { writeAll } from "../../tcp/mod.ts";
-
-/** The one-line result of a lesson (contract C). */
-export interface Verdict {
-  claim: string;
-  id: string;
-  reproduced: boolean;
-  summary: string;
-  data?: unknown;
-}
+import { type LessonOptions, main, tcpPair, type Verdict } from "./_lesson.ts";
 
 const utf8 = new TextEncoder();
 const text = (b: Uint8Array) => new TextDecoder().decode(b);
@@ -40,12 +33,8 @@ const newline = utf8.encode("\n");
 
 /** Sends `wire` in one write over a loopback connection; decodes what arrives with `decoder`. */
 async function overTcp(wire: Uint8Array, decoder: StreamDecoder) {
-  using listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const [client, server] = await Promise.all([
-    Deno.connect({ port: listener.addr.port, hostname: "127.0.0.1" }),
-    listener.accept(),
-  ]);
-  using _c = client, _s = server;
+  await using pair = await tcpPair();
+  const { client, server } = pair;
   const sending = writeAll(client, wire).then(() => client.closeWrite());
   const frames: string[] = [];
   const buffer = new Uint8Array(64 * 1024);
@@ -61,7 +50,7 @@ async function overTcp(wire: Uint8Array, decoder: StreamDecoder) {
 }
 
 /** Runs the lesson. */
-export async function run(options: { log?: (line: string) => void } = {}): Promise<Verdict> {
+export async function run(options: LessonOptions = {}): Promise<Verdict> {
   const log = options.log ?? (() => {});
   const clean = Array.from({ length: 200 }, (_, i) => `message ${i}: hello`);
   const dirty = [...clean.slice(0, 3), "a poem:\nroses are red", ...clean.slice(3, 6)];
@@ -75,9 +64,7 @@ export async function run(options: { log?: (line: string) => void } = {}): Promi
 
   // 2. One payload holds a newline; sent as is (payload + "\n"), the receiver cuts it there.
   const naive = dirty.flatMap((m) => [utf8.encode(m), newline]);
-  const wire = new Uint8Array(naive.reduce((n, b) => n + b.length, 0));
-  naive.reduce((at, b) => (wire.set(b, at), at + b.length), 0);
-  const broken = await overTcp(wire, new DelimiterDecoder());
+  const broken = await overTcp(concatBytes(naive), new DelimiterDecoder());
   const split = broken.frames.length !== dirty.length;
   log(`2. ${dirty.length} messages, one of them "a poem:\\nroses are red", sent as lines:`);
   log(`   ${broken.frames.length} arrived: ${JSON.stringify(broken.frames.slice(2, 6))}`);
@@ -110,9 +97,4 @@ export async function run(options: { log?: (line: string) => void } = {}): Promi
   };
 }
 
-if (import.meta.main) {
-  const verdict = await run({ log: (line) => console.log(line) });
-  const mark = verdict.reproduced ? "reproduced    " : "NOT reproduced";
-  console.log(`\n(${verdict.id}) ${mark} ${verdict.claim}: ${verdict.summary}`);
-  if (!verdict.reproduced) Deno.exitCode = 1;
-}
+if (import.meta.main) await main({ run });
