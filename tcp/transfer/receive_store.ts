@@ -99,7 +99,7 @@ export function resumeHint(target: Target): string {
  * Streams the envelope body being received on `conn` into the file at its current position,
  * hashing it. The socket is read straight into a ring of 1 MiB blocks (`readBodyInto`: no copy,
  * no allocation per read; `hash.depth` of them); a full block is written to the file and hashed
- * (maybe in a worker) while the next fills. A block is filled again only once it was both written and hashed,
+ * (maybe in a worker; on this thread, each read is hashed as it arrives) while the next fills. A block is filled again only once it was both written and hashed,
  * so the hash covers exactly the bytes written; one write is in flight at a time, so the file's
  * bytes stay in order.
  *
@@ -133,7 +133,7 @@ export async function writeBody(
     writing = previous.then(() => writeFileAll(file, block)).catch((error) => {
       diskError ??= error;
     });
-    busy[which] = Promise.all([writing, hash.update(block)]);
+    busy[which] = hash.inline ? writing : Promise.all([writing, hash.update(block)]);
     which = (which + 1) % blocks.length;
     filled = 0;
     await busy[which];
@@ -144,6 +144,7 @@ export async function writeBody(
       if (diskError !== undefined) break;
       const n = await conn.readBodyInto(blocks[which].subarray(filled));
       if (n === null) break;
+      if (hash.inline) await hash.update(blocks[which].subarray(filled, filled + n));
       filled += n;
       if (filled === FILE_CHUNK) await flush();
       done += n;

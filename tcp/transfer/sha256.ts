@@ -46,6 +46,11 @@ export interface Sha256 extends Disposable {
   buffer(size: number): Uint8Array;
   /** How many buffers a transfer should circulate to keep reading while earlier ones hash. */
   readonly depth: number;
+  /**
+   * Whether updates run on this thread, at once: then small updates right after each read are
+   * best (the bytes are still in the cache); a worker is best fed whole buffers.
+   */
+  readonly inline: boolean;
 }
 
 /** A SHA-256 for a file of `size` bytes: in a worker when chosen (or worth it) and possible. */
@@ -59,6 +64,7 @@ export function sha256For(size: number, choice: HashWorkerChoice = "auto"): Sha2
 /** On the main thread (small files, or no worker). */
 export class InlineSha256 implements Sha256 {
   readonly depth = 2;
+  readonly inline = true;
   #hash: Hash = createHash("sha256");
   update(chunk: Uint8Array): Promise<void> {
     this.#hash.update(chunk);
@@ -103,6 +109,7 @@ interface Pending {
  */
 export class WorkerSha256 implements Sha256 {
   readonly depth = 4;
+  readonly inline = false;
   #worker: Worker;
   #pending: Pending[] = [];
   #ready: Promise<boolean>;
