@@ -7,6 +7,7 @@
 
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
+import { dirname } from "node:path";
 import { connectFramed, type FramedConnOptions, listenFramed } from "../tcp/mod.ts";
 import {
   type FileTransferResult,
@@ -24,6 +25,12 @@ const NET: Deno.PermissionOptions = {
   sys: ["statfs"],
 };
 const MiB = 1024 * 1024;
+/** Where temporary directories go (not where this package's files are). */
+const TMP = (() => {
+  const probe = Deno.makeTempDirSync();
+  Deno.removeSync(probe);
+  return dirname(probe);
+})();
 const DEADLINES: FramedConnOptions = { idleTimeout: 10_000 };
 
 /** One transfer on the loopback, the receiver listening with `receiverConn` deadlines. */
@@ -175,6 +182,29 @@ Deno.test({
       assert.equal(sent.ok, true, sent.error?.message);
       assert.equal(received.resumedFrom, partial);
       assert.equal(sha256(await Deno.readFile(`${dst}/slow.bin`)), sha256(data));
+    } finally {
+      await Deno.remove(src, { recursive: true });
+      await Deno.remove(dst, { recursive: true });
+    }
+  },
+});
+
+Deno.test({
+  name:
+    "hashWorker true without read access to the package: hashed on the main thread, same digest",
+  ignore: new URL(import.meta.url).pathname.startsWith(TMP + "/"),
+  permissions: { net: ["127.0.0.1"], read: [TMP], write: [TMP], sys: ["statfs"] },
+  async fn() {
+    const src = await Deno.makeTempDir();
+    const dst = await Deno.makeTempDir();
+    try {
+      const data = randomBytes(17 * MiB, 11);
+      await Deno.writeFile(`${src}/c.bin`, data);
+      const worker = { hashWorker: true } as const;
+      const { sent, received } = await transfer(`${src}/c.bin`, dst, worker, worker);
+      assert.equal(received.ok, true, received.error?.message);
+      assert.equal(sent.ok, true, sent.error?.message);
+      assert.equal(received.sha256, sha256(data));
     } finally {
       await Deno.remove(src, { recursive: true });
       await Deno.remove(dst, { recursive: true });
