@@ -4,13 +4,8 @@
  * @module
  */
 
-import { createHash, type Hash } from "node:crypto";
+import type { Sha256 } from "./sha256.ts";
 import { FILE_CHUNK } from "./wire.ts";
-
-/** A fresh incremental SHA-256. */
-export function newHash(): Hash {
-  return createHash("sha256");
-}
 
 /**
  * Hashes the first `length` bytes of an open file from its start.
@@ -20,18 +15,29 @@ export function newHash(): Hash {
 export async function hashPrefix(
   file: Deno.FsFile,
   length: number,
-  hash: Hash,
+  hash: Sha256,
   onChunk?: (done: number) => void,
 ): Promise<number> {
   await file.seek(0, Deno.SeekMode.Start);
-  const buffer = new Uint8Array(FILE_CHUNK);
+  // Two buffers: the next read runs while the last one is hashed.
+  const buffers = [hash.buffer(FILE_CHUNK), hash.buffer(FILE_CHUNK)];
+  const hashing: (Promise<void> | undefined)[] = [undefined, undefined];
+  let which = 0;
   let done = 0;
-  while (done < length) {
-    const n = await file.read(buffer.subarray(0, Math.min(FILE_CHUNK, length - done)));
-    if (n === null) break;
-    hash.update(buffer.subarray(0, n));
-    done += n;
-    onChunk?.(done);
+  try {
+    while (done < length) {
+      await hashing[which];
+      const n = await file.read(buffers[which].subarray(0, Math.min(FILE_CHUNK, length - done)));
+      if (n === null) break;
+      hashing[which] = hash.update(buffers[which].subarray(0, n));
+      which ^= 1;
+      done += n;
+      onChunk?.(done);
+    }
+    await Promise.all(hashing);
+  } catch (error) {
+    await Promise.allSettled(hashing);
+    throw error;
   }
   return done;
 }

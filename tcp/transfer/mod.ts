@@ -14,7 +14,10 @@
  *   2. receiver → `{"type":"accept","offset","sha256"}` (the length and SHA-256 of the partial
  *      data it already has, kept only if size and mtime match the partial's) or
  *      `{"type":"refuse","code","error"}`; the sender starts over at 0 unless its file starts
- *      with exactly that data;
+ *      with exactly that data. After an accept from an offset above 0 the sender hashes its
+ *      own prefix, sending `{"type":"progress","hashed"}` at most every 100 ms meanwhile (so
+ *      that the receiver's idle deadline sees a live peer however long that takes), then
+ *      `{"type":"resume","offset"}`: that offset, or 0 to start over;
  *   3. sender → an envelope: header `{name, size, mode, mtime, offset, length}`
  *      (`u32be` length, JSON; `length` is the body's size), then the file's bytes from `offset`,
  *      then `{"type":"end","sha256"}` — the whole file's SHA-256, computed while sending so the

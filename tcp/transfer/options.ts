@@ -34,6 +34,10 @@ export function checkCommon(options: FileTransferOptions): void {
   if (options.signal !== undefined && !(options.signal instanceof AbortSignal)) {
     throw new TypeError("signal must be an AbortSignal");
   }
+  const worker = options.hashWorker;
+  if (worker !== undefined && worker !== "auto" && typeof worker !== "boolean") {
+    throw new TypeError(`hashWorker must be "auto", true or false, got ${JSON.stringify(worker)}`);
+  }
   if (options.onProgress !== undefined && typeof options.onProgress !== "function") {
     throw new TypeError("onProgress must be a function");
   }

@@ -9,7 +9,7 @@
 import type { FramedConn } from "../framed_conn.ts";
 import { toTransferError } from "./control.ts";
 import { FileTransferError } from "./error.ts";
-import { newHash } from "./file_hash.ts";
+import { sha256For } from "./sha256.ts";
 import { lockName } from "./name_lock.ts";
 import { createFresh, removeEntry } from "./no_follow.ts";
 import { admit, finish, targetOf, writeBody } from "./receive_store.ts";
@@ -54,14 +54,14 @@ export async function receiveSeed(
       await admit(target, envelope.bodyLength, envelope.bodyLength, options);
       // The seed wire has no identity to resume against: always start from zero.
       using file = await createFresh(target.partial);
-      const hash = newHash();
+      using hash = sha256For(result.size, options.hashWorker);
       let stopped;
       try {
         stopped = await writeBody(conn, file, hash, result, options, 0, result.size);
         if (stopped !== undefined) throw stopped;
         await file.sync();
         await expectEnd(conn, result);
-        result.sha256 = hash.digest("hex");
+        result.sha256 = await hash.digest();
         await finish(target, file, options, 0o644, undefined);
       } catch (error) {
         await removeEntry(target.partial);

@@ -6,7 +6,6 @@
  * @module
  */
 
-import type { Hash } from "node:crypto";
 import type { FramedConn } from "../framed_conn.ts";
 import {
   type Control,
@@ -16,7 +15,7 @@ import {
   toTransferError,
 } from "./control.ts";
 import { FileTransferError } from "./error.ts";
-import { hashPrefix, newHash } from "./file_hash.ts";
+import { hashPrefix } from "./file_hash.ts";
 import { lockName, type NameLock } from "./name_lock.ts";
 import { createFresh, openExisting, readSmall, removeEntry, writeSmall } from "./no_follow.ts";
 import {
@@ -28,7 +27,9 @@ import {
   targetOf,
   writeBody,
 } from "./receive_store.ts";
+import { awaitResume } from "./resume.ts";
 import { checkFileName, escapeFileName } from "./safe_name.ts";
+import { type Sha256, sha256For } from "./sha256.ts";
 import {
   type FileTransferResult,
   HEX64,
@@ -54,6 +55,15 @@ function fatal(result: FileTransferResult, error: unknown): Fatal {
   return new Fatal(result.error, result);
 }
 
+/** Waits for the hash; its failure (a failed worker) ends the session. */
+async function hashed<T>(work: Promise<T>, result: FileTransferResult): Promise<T> {
+  try {
+    return await work;
+  } catch (error) {
+    throw fatal(result, error);
+  }
+}
+
 async function send(conn: FramedConn, message: Control, result: FileTransferResult) {
   try {
     await sendControl(conn, message);
@@ -68,7 +78,7 @@ interface Held {
   lock: NameLock;
   file?: Deno.FsFile;
   offset: number;
-  hash: Hash;
+  hash: Sha256;
 }
 
 interface Offer {
@@ -107,7 +117,7 @@ function parseOffer(offer: Control): Offer | FileTransferError {
 async function prepare(offer: Offer, options: ResolvedReceiveOptions): Promise<Held> {
   const target = targetOf(options.dir, checkFileName(offer.name));
   const lock = await lockName(options.dir, target.name);
-  const held: Held = { target, lock, offset: 0, hash: newHash() };
+  const held: Held = { target, lock, offset: 0, hash: sha256For(offer.size, options.hashWorker) };
   try {
     if (options.resume) await findResumable(held, offer);
     await admit(target, offer.size, offer.size - held.offset, options);
@@ -121,6 +131,7 @@ async function prepare(offer: Offer, options: ResolvedReceiveOptions): Promise<H
     return held;
   } catch (error) {
     held.file?.close();
+    held.hash[Symbol.dispose]();
     await lock.release();
     throw error;
   }
@@ -184,6 +195,7 @@ export async function receiveOne(
     return await transfer(conn, offer, held, result, options);
   } finally {
     held.file?.close();
+    held.hash[Symbol.dispose]();
     await held.lock.release();
   }
 }
@@ -200,8 +212,16 @@ async function transfer(
   await send(conn, {
     type: "accept",
     offset: held.offset,
-    sha256: held.hash.copy().digest("hex"),
+    sha256: await hashed(held.hash.peek(), result),
   }, result);
+  let resumeAt = 0;
+  if (held.offset > 0) {
+    try {
+      resumeAt = await awaitResume(conn, held.offset);
+    } catch (error) {
+      throw fatal(result, error);
+    }
+  }
 
   let envelope;
   try {
@@ -222,7 +242,7 @@ async function transfer(
   const sentOffset = h.offset;
   if (
     h.name !== offer.name || h.size !== offer.size || h.sha256 !== offer.sha256 ||
-    (sentOffset !== held.offset && sentOffset !== 0) ||
+    sentOffset !== resumeAt ||
     envelope.bodyLength !== offer.size - (sentOffset as number)
   ) {
     throw fatal(result, new FileTransferError("protocol", "the envelope does not match the offer"));
@@ -230,7 +250,7 @@ async function transfer(
   if (sentOffset !== held.offset) {
     // The sender's file does not start with our partial data: start over.
     held.offset = 0;
-    held.hash = newHash();
+    await hashed(held.hash.digest(), result); // starts over
     await file.truncate(0);
   }
   result.resumedFrom = held.offset;
@@ -355,7 +375,7 @@ async function verifyAndPlace(
     expected = end.sha256;
   }
 
-  const digest = held.hash.digest("hex");
+  const digest = await hashed(held.hash.digest(), result);
   result.sha256 = digest;
   if (digest !== expected) {
     await discard(target);

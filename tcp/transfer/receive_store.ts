@@ -6,7 +6,6 @@
  * @module
  */
 
-import type { Hash } from "node:crypto";
 import type { FramedConn } from "../framed_conn.ts";
 import { join } from "node:path";
 import { toTransferError } from "./control.ts";
@@ -22,6 +21,7 @@ import {
   syncDir,
 } from "./no_follow.ts";
 import { escapeFileName } from "./safe_name.ts";
+import type { Sha256 } from "./sha256.ts";
 import {
   FILE_CHUNK,
   type FileTransferResult,
@@ -97,40 +97,46 @@ export function resumeHint(target: Target): string {
 
 /**
  * Streams the envelope body being received on `conn` into the file at its current position,
- * hashing it. The socket is read straight into two 1 MiB blocks (`readBodyInto`: no copy, no
- * allocation per read); one block is written to the file while the other fills (one write in
- * flight, so the file's bytes stay in order).
+ * hashing it. The socket is read straight into a ring of 1 MiB blocks (`readBodyInto`: no copy,
+ * no allocation per read; `hash.depth` of them); a full block is written to the file and hashed
+ * (maybe in a worker; on this thread, each read is hashed as it arrives) while the next fills. A block is filled again only once it was both written and hashed,
+ * so the hash covers exactly the bytes written; one write is in flight at a time, so the file's
+ * bytes stay in order.
  *
  * @param onChunk Called after each read with the bytes present so far.
  * @returns `undefined`, or the local error (disk) that stopped it, after keeping every byte that
- *   made it. A failure of the connection is thrown.
+ *   made it. A failure of the connection (or of the hash) is thrown.
  */
 export async function writeBody(
   conn: FramedConn,
   file: Deno.FsFile,
-  hash: Hash,
+  hash: Sha256,
   result: FileTransferResult,
   options: ResolvedReceiveOptions,
   offset: number,
   total: number,
   onChunk?: (done: number) => void,
 ): Promise<FileTransferError | undefined> {
-  const blocks = [new Uint8Array(FILE_CHUNK), new Uint8Array(FILE_CHUNK)];
+  const blocks = Array.from({ length: hash.depth }, () => hash.buffer(FILE_CHUNK));
+  /** Per block: its write and its hash, settled before the block is filled again. */
+  const busy: Promise<unknown>[] = blocks.map(() => Promise.resolve());
   let which = 0;
   let filled = 0;
-  let writing: Promise<void> | undefined;
+  let writing: Promise<void> = Promise.resolve();
   let diskError: unknown;
   const name = result.name;
   let done = offset;
   const flush = async () => {
     const block = blocks[which].subarray(0, filled);
-    await writing;
+    const previous = writing;
     // a disk error is collected here and reported after the current read
-    writing = writeFileAll(file, block).catch((error) => {
+    writing = previous.then(() => writeFileAll(file, block)).catch((error) => {
       diskError ??= error;
     });
-    which ^= 1;
+    busy[which] = hash.inline ? writing : Promise.all([writing, hash.update(block)]);
+    which = (which + 1) % blocks.length;
     filled = 0;
+    await busy[which];
   };
   options.onProgress?.({ name, phase: "receiving", done, total, offset });
   try {
@@ -138,7 +144,7 @@ export async function writeBody(
       if (diskError !== undefined) break;
       const n = await conn.readBodyInto(blocks[which].subarray(filled));
       if (n === null) break;
-      hash.update(blocks[which].subarray(filled, filled + n));
+      if (hash.inline) await hash.update(blocks[which].subarray(filled, filled + n));
       filled += n;
       if (filled === FILE_CHUNK) await flush();
       done += n;
@@ -147,11 +153,11 @@ export async function writeBody(
       onChunk?.(done);
     }
     if (filled > 0 && diskError === undefined) await flush();
-    await writing;
+    await Promise.all(busy);
   } catch (error) {
     // Keep every byte that arrived: the next run resumes after them.
-    if (filled > 0 && diskError === undefined) await flush();
-    await writing;
+    if (filled > 0 && diskError === undefined) await flush().catch(() => {});
+    await Promise.allSettled(busy);
     throw error;
   }
   return diskError === undefined ? undefined : toTransferError(diskError);

@@ -4,7 +4,6 @@
  * @module
  */
 
-import type { Hash } from "node:crypto";
 import { basename } from "node:path";
 import type { FramedConn } from "../framed_conn.ts";
 import {
@@ -15,14 +14,14 @@ import {
   toTransferError,
 } from "./control.ts";
 import { FileTransferError } from "./error.ts";
-import { hashPrefix, newHash } from "./file_hash.ts";
 import { checkCommon, checkConn, watchSignal } from "./options.ts";
+import { resumeOffset } from "./resume.ts";
 import { escapeFileName, unsafeFileNameReason } from "./safe_name.ts";
+import { type Sha256, sha256For } from "./sha256.ts";
 import {
   FILE_CHUNK,
   type FileProgress,
   type FileTransferResult,
-  HEX64,
   newResult,
   SEED_FILE_ENVELOPE,
   type SendFileOptions,
@@ -271,20 +270,24 @@ async function sendSeed(
 }
 
 /**
- * The file from `offset` to its declared end, in 1 MiB chunks from two buffers (the next read
- * runs while a chunk is written; a buffer is reused only after its chunk was written, which is
- * when `sendEnvelope` asks for the next one), each fed to `hash` (when given) before it goes out.
+ * The file from `offset` to its declared end, in 1 MiB chunks from a ring of buffers
+ * (`hash.depth` of them): the next read runs while a chunk is written and hashed (maybe in a
+ * worker). A buffer is read into
+ * again only after its chunk was written (`sendEnvelope` asks for the next one then) and hashed,
+ * so the hash covers exactly the bytes sent.
  */
 async function* fileBody(
   source: Source,
   offset: number,
   result: FileTransferResult,
   options: SendFileOptions,
-  hash?: Hash,
+  hash?: Sha256,
 ): AsyncGenerator<Uint8Array> {
   const { file, size } = source;
   await file.seek(offset, Deno.SeekMode.Start);
-  const buffers = [new Uint8Array(FILE_CHUNK), new Uint8Array(FILE_CHUNK)];
+  const allocate = (n: number) => hash?.buffer(n) ?? new Uint8Array(n);
+  const buffers = Array.from({ length: hash?.depth ?? 2 }, () => allocate(FILE_CHUNK));
+  const hashing: (Promise<void> | undefined)[] = buffers.map(() => undefined);
   let which = 0;
   let position = offset;
   progress(options, source, "sending", position, offset);
@@ -302,15 +305,20 @@ async function* fileBody(
       }
       const chunk = buffers[which].subarray(0, Math.min(n, size - position));
       position += chunk.length;
-      which ^= 1;
-      reading = position < size ? file.read(buffers[which]) : undefined;
-      hash?.update(chunk);
+      hashing[which] = hash?.update(chunk);
+      which = (which + 1) % buffers.length;
+      if (position < size) {
+        const next = which;
+        reading = (hashing[next] ?? Promise.resolve()).then(() => file.read(buffers[next]));
+      } else reading = undefined;
       yield chunk;
       result.transferred += chunk.length;
       progress(options, source, "sending", position, offset);
     }
+    await Promise.all(hashing);
   } finally {
     await reading?.catch(() => {});
+    await Promise.allSettled(hashing);
   }
 }
 
@@ -343,9 +351,11 @@ async function sendOne(
       `expected an accept, got ${JSON.stringify(reply.type)}`,
     );
   }
-  const offset = await resumeOffset(source, reply, options);
-  const hash = offset.hash;
-  result.resumedFrom = offset.offset;
+  using hash = sha256For(size, options.hashWorker);
+  const offset = await resumeOffset(conn, source.file, size, reply, hash, (done) => {
+    progress(options, source, "hashing", done, 0);
+  });
+  result.resumedFrom = offset;
 
   // 3. The envelope: header, then the bytes from the offset on, hashed as they go out; then the
   //    whole file's SHA-256, or word that the source changed while it was read. Meanwhile the
@@ -360,9 +370,9 @@ async function sendOne(
   }, () => {});
   try {
     await conn.sendEnvelope(
-      { ...identity, offset: offset.offset },
-      fileBody(source, offset.offset, result, options, hash),
-      size - offset.offset,
+      { ...identity, offset },
+      fileBody(source, offset, result, options, hash),
+      size - offset,
       SOCKKIT_FILE_ENVELOPE,
     );
   } catch (error) {
@@ -370,7 +380,7 @@ async function sendOne(
     await answer.catch(() => {});
     throw stopped ?? error;
   }
-  const sha256 = hash.digest("hex");
+  const sha256 = await hash.digest();
   const changed = await changedSince(source);
   await sendControl(
     conn,
@@ -421,30 +431,6 @@ function checkAck(
   } else {
     result.error = remoteError(ack, `the receiver refused ${escapeFileName(source.name)}`);
   }
-}
-
-/** Where to start: the receiver's offset when its partial data is a prefix of this very file. */
-async function resumeOffset(
-  source: Source,
-  reply: Control,
-  options: SendFileOptions,
-): Promise<{ offset: number; hash: Hash }> {
-  const asked = reply.offset;
-  const size = source.size;
-  if (typeof asked !== "number" || !Number.isSafeInteger(asked) || asked < 0 || asked > size) {
-    throw new FileTransferError("protocol", `the receiver asked for offset ${asked} of ${size}`);
-  }
-  const hash = newHash();
-  if (asked === 0) return { offset: 0, hash };
-  const n = await hashPrefix(
-    source.file,
-    asked,
-    hash,
-    (done) => progress(options, source, "hashing", done, 0),
-  );
-  const theirs = typeof reply.sha256 === "string" && HEX64.test(reply.sha256) ? reply.sha256 : "";
-  if (n !== asked || hash.copy().digest("hex") !== theirs) return { offset: 0, hash: newHash() };
-  return { offset: asked, hash };
 }
 
 /** What changed in the source since it was opened (size or mtime), or `undefined`. */

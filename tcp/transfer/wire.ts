@@ -101,6 +101,16 @@ export interface FileTransferOptions {
    * @default {undefined}
    */
   onProgress?: (progress: FileProgress) => void;
+  /**
+   * Where the SHA-256 runs. `true`: in a worker (this package's own module; loading it from disk
+   * needs read permission for it, and without that the hash runs on the main thread), so that
+   * hashing overlaps the socket and file I/O. `false`: on the main thread. `"auto"`: in a worker
+   * for files of 16 MiB and more when the machine has at least 4 CPUs (with fewer, the two ends'
+   * hashing and copying keep every CPU busy already, and a worker only adds its own cost).
+   *
+   * @default {"auto"}
+   */
+  hashWorker?: "auto" | boolean;
 }
 
 /** Settings of `sendFiles`. */
