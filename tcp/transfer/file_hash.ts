@@ -41,9 +41,3 @@ export async function hashPrefix(
   }
   return done;
 }
-
-/** Writes all of `bytes` to a file (a file write may be partial too). */
-export async function writeFileAll(file: Deno.FsFile, bytes: Uint8Array): Promise<void> {
-  let written = 0;
-  while (written < bytes.length) written += await file.write(bytes.subarray(written));
-}

@@ -12,6 +12,7 @@
  */
 
 import { closeSync, constants, fchmodSync, fstatSync, openSync } from "node:fs";
+import { writeAll } from "../write_all.ts";
 import { FileTransferError } from "./error.ts";
 import { escapeFileName } from "./safe_name.ts";
 
@@ -200,9 +201,7 @@ export async function readSmall(path: string, max: number): Promise<string | und
 /** Writes a small file at `path`, replacing any entry there (never through a link). */
 export async function writeSmall(path: string, text: string): Promise<void> {
   using file = await createFresh(path);
-  const bytes = new TextEncoder().encode(text);
-  let written = 0;
-  while (written < bytes.length) written += await file.write(bytes.subarray(written));
+  await writeAll(file, new TextEncoder().encode(text));
   await file.sync();
 }
 

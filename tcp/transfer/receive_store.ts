@@ -10,7 +10,7 @@ import type { FramedConn } from "../framed_conn.ts";
 import { join } from "node:path";
 import { toTransferError } from "./control.ts";
 import { FileTransferError } from "./error.ts";
-import { writeFileAll } from "./file_hash.ts";
+import { writeAll } from "../write_all.ts";
 import { freeSpace } from "./free_space.ts";
 import {
   checkStillAt,
@@ -130,7 +130,7 @@ export async function writeBody(
     const block = blocks[which].subarray(0, filled);
     const previous = writing;
     // a disk error is collected here and reported after the current read
-    writing = previous.then(() => writeFileAll(file, block)).catch((error) => {
+    writing = previous.then(() => writeAll(file, block)).catch((error) => {
       diskError ??= error;
     });
     busy[which] = hash.inline ? writing : Promise.all([writing, hash.update(block)]);
