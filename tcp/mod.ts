@@ -31,7 +31,7 @@
  */
 export * from "./errors.ts";
 export * from "./write_all.ts";
-export type { FramedConnOptions } from "./conn_options.ts";
+export type { FramedConnOptions, Framing } from "./conn_options.ts";
 export { FramedConn } from "./framed_conn.ts";
 export * from "./framed_listener.ts";
 export * from "./serve_framed.ts";
@@ -39,6 +39,7 @@ export * from "./server_defaults.ts";
 export type { ClientTlsOptions, ServerTlsOptions } from "./tls.ts";
 // the framing types the transport's API mentions, so that this entry point documents itself
 export type {
+  DelimiterOptions,
   Envelope,
   EnvelopeBody,
   EnvelopeHeader,
@@ -46,5 +47,6 @@ export type {
   FrameFormat,
   FrameOptions,
   LengthFormat,
+  OversizePolicy,
 } from "../framing/mod.ts";
 export * from "./relay.ts";

@@ -26,6 +26,24 @@ export interface ByteReader {
   read(p: Uint8Array): Promise<number | null>;
 }
 
+/** What a framed connection's receiver needs of its read side, whatever the framing. */
+export interface FrameSource {
+  /** The next frame if it is already buffered (`undefined`: more bytes are needed). */
+  nextBuffered(): Uint8Array | undefined;
+  /** Reads the next frame; `null` at a clean end of the stream. */
+  readFrame(): Promise<Uint8Array | null>;
+  /** The reset that ended the stream, if one did. */
+  readonly resetError: unknown;
+  /** Bytes read from the connection so far. */
+  readonly receivedBytes: number;
+  /** Bytes received and not yet handed out. */
+  readonly bufferedLength: number;
+  /** The size of the buffer currently read into. */
+  readonly bufferSize: number;
+  /** Stops reading: later reads see the end of the stream. */
+  stop(): void;
+}
+
 /** Settings of a {@linkcode ReadSide}. */
 export interface ReadSideOptions {
   /** The frame layout and limit. */
@@ -59,7 +77,7 @@ export interface ReadSideOptions {
  * receive: nothing is allocated per frame, and a frame larger than the buffer makes the buffer
  * grow to hold it (to its declared length, which the decoder checked against the limit).
  */
-export class ReadSide {
+export class ReadSide implements FrameSource {
   #reader: ByteReader;
   #decoder: FrameDecoder;
   /** `readBufferSize`. */
