@@ -8,9 +8,8 @@
 import { DelimiterDecoder } from "../framing/delimiter_decoder.ts";
 import type { ResolvedDelimiters } from "../framing/delimiter_format.ts";
 import { TruncatedFrameError } from "../framing/errors.ts";
-import { Deadline } from "./deadline.ts";
-import { TimeoutError } from "./errors.ts";
-import type { ByteReader, FrameSource } from "./read_side.ts";
+import type { FrameSource } from "./read_side.ts";
+import { type ByteReader, type ReadDeadlines, TimedReader } from "./timed_reader.ts";
 
 /** During bulk transfers the read buffer grows up to this many times `readBufferSize`. */
 const MAX_GROWTH = 16;
@@ -18,19 +17,13 @@ const MAX_GROWTH = 16;
 const FIRST_BUFFER = 4096;
 
 /** Settings of a {@linkcode DelimitedReadSide}. */
-export interface DelimitedReadSideOptions {
+export interface DelimitedReadSideOptions extends ReadDeadlines {
   /** The delimiters, the limit and the policies. */
   delimiters: ResolvedDelimiters;
   /** Size of the read buffer in bytes. */
   readBufferSize: number;
   /** Whether frames may be views of a buffer that is read into again (`FramedConnOptions`). */
   reuseBuffers?: boolean;
-  /** Milliseconds without a byte while waiting (`Infinity`: no limit). */
-  idleTimeout: number;
-  /** Milliseconds from a frame's first byte to its last (`Infinity`: no limit). */
-  frameTimeout: number;
-  /** Called when a deadline passes: close the connection (the read then ends). */
-  onTimeout: (error: TimeoutError) => void;
 }
 
 /**
@@ -45,27 +38,18 @@ export interface DelimitedReadSideOptions {
  * replaces it. A buffer nothing points into is read into again from its start.
  */
 export class DelimitedReadSide implements FrameSource {
-  #reader: ByteReader;
+  #reader: TimedReader;
   #decoder: DelimiterDecoder;
   #base: number;
   #size: number;
-  #idleTimeout: number;
-  #frameTimeout: number;
   #buf: Uint8Array;
   #end = 0;
   /** Whether a frame that is a view of `#buf` was handed out (not with `reuseBuffers`). */
   #lent = false;
   #grow = false;
   #reuse: boolean;
-  #eof = false;
-  #stopped = false;
-  #received = 0;
-  #reset: unknown = undefined;
-  #frameStart = -1;
   #discards: boolean;
   #discardedFrames = 0;
-  #deadline: Deadline;
-  #deadlineKind: "idle" | "frame" = "idle";
 
   /**
    * Makes the read side.
@@ -74,7 +58,7 @@ export class DelimitedReadSide implements FrameSource {
    * @param options The delimiters, buffer size and deadlines.
    */
   constructor(reader: ByteReader, options: DelimitedReadSideOptions) {
-    this.#reader = reader;
+    this.#reader = new TimedReader(reader, options);
     const d = options.delimiters;
     this.#decoder = new DelimiterDecoder({
       delimiters: d.delimiters,
@@ -84,26 +68,18 @@ export class DelimitedReadSide implements FrameSource {
     });
     this.#discards = d.oversize === "discard";
     this.#base = this.#size = options.readBufferSize;
-    this.#idleTimeout = options.idleTimeout;
-    this.#frameTimeout = options.frameTimeout;
     this.#reuse = options.reuseBuffers ?? false;
-    this.#deadline = new Deadline(() => {
-      const kind = this.#deadlineKind;
-      options.onTimeout(
-        new TimeoutError(kind, kind === "idle" ? this.#idleTimeout : this.#frameTimeout),
-      );
-    });
     this.#buf = new Uint8Array(Math.min(this.#size, FIRST_BUFFER));
   }
 
   /** The reset (`ConnectionReset`, `ConnectionAborted`) that ended the stream, if one did. */
   get resetError(): unknown {
-    return this.#reset;
+    return this.#reader.resetError;
   }
 
   /** Bytes read from the connection so far. */
   get receivedBytes(): number {
-    return this.#received;
+    return this.#reader.receivedBytes;
   }
 
   /** Bytes received and not yet handed out nor discarded. */
@@ -123,8 +99,7 @@ export class DelimitedReadSide implements FrameSource {
 
   /** Stops reading: later reads see the end of the stream. */
   stop(): void {
-    this.#stopped = true;
-    this.#deadline.stop();
+    this.#reader.stop();
   }
 
   /**
@@ -137,7 +112,7 @@ export class DelimitedReadSide implements FrameSource {
     const frame = this.#decoder.next();
     if (frame !== undefined) {
       if (!this.#reuse && frame.buffer === this.#buf.buffer) this.#lent = true;
-      this.#frameStart = -1;
+      this.#reader.frameDone();
     }
     return frame;
   }
@@ -164,9 +139,10 @@ export class DelimitedReadSide implements FrameSource {
     try {
       rest = this.#decoder.finish();
     } catch (error) {
-      if (error instanceof TruncatedFrameError && this.#reset !== undefined) {
+      const reset = this.#reader.resetError;
+      if (error instanceof TruncatedFrameError && reset !== undefined) {
         throw new TruncatedFrameError(error.expected, error.received, error.part, {
-          cause: this.#reset,
+          cause: reset,
         });
       }
       throw error;
@@ -184,7 +160,7 @@ export class DelimitedReadSide implements FrameSource {
     if (this.#discards) {
       // an oversize frame was dropped: a frame after it is timed from its own first byte
       const frames = this.#decoder.discarded.frames;
-      if (frames !== this.#discardedFrames) this.#frameStart = -1;
+      if (frames !== this.#discardedFrames) this.#reader.frameDone();
       this.#discardedFrames = frames;
     }
     const inFrame = this.#decoder.inFrame;
@@ -205,7 +181,7 @@ export class DelimitedReadSide implements FrameSource {
     }
     const start = this.#end;
     const space = this.#buf.length - start;
-    const n = await this.#read(this.#buf.subarray(start), inFrame);
+    const n = await this.#reader.read(this.#buf.subarray(start), inFrame);
     if (n === null) return false;
     this.#end = start + n;
     this.#decoder.feed(this.#buf.subarray(start, start + n));
@@ -218,43 +194,5 @@ export class DelimitedReadSide implements FrameSource {
       this.#size = this.#base;
     }
     return true;
-  }
-
-  /** One read into `target`, under the idle deadline and, inside a frame, the frame deadline. */
-  async #read(target: Uint8Array, inFrame: boolean): Promise<number | null> {
-    if (this.#eof || this.#stopped) return null;
-    let ms = this.#idleTimeout;
-    let kind: "idle" | "frame" = "idle";
-    if (this.#frameTimeout !== Infinity && inFrame) {
-      // part of a frame is here: the rest must come within frameTimeout of its first byte
-      if (this.#frameStart < 0) this.#frameStart = performance.now();
-      const left = Math.max(0, this.#frameStart + this.#frameTimeout - performance.now());
-      if (left < ms) {
-        ms = left;
-        kind = "frame";
-      }
-    } else if (!inFrame) {
-      this.#frameStart = -1;
-    }
-    this.#deadlineKind = kind;
-    this.#deadline.arm(ms);
-    try {
-      const n = await this.#reader.read(target);
-      if (n === null) this.#eof = true;
-      else this.#received += n;
-      return n;
-    } catch (error) {
-      if (
-        error instanceof Deno.errors.ConnectionReset ||
-        error instanceof Deno.errors.ConnectionAborted
-      ) {
-        this.#reset = error;
-        this.#eof = true;
-        return null;
-      }
-      throw error;
-    } finally {
-      this.#deadline.disarm();
-    }
   }
 }
