@@ -42,6 +42,14 @@ export function tlsHandshakeOf(conn: FramedConn): Promise<void> {
  * the bytes on the way (the sticky-packet problem, 黏包). Made by {@linkcode connectFramed} and
  * {@linkcode listenFramed}, or around any `Deno.Conn` with `new FramedConn(conn)`.
  *
+ * **Framing.** Length prefixes by default; with the `framing` option (`"line"`, `"crlf"`, `"lf"`,
+ * `"nul"` or {@linkcode DelimiterOptions}) a delimiter after every frame instead, under the same
+ * guarantees below: `send` refuses a payload holding the delimiter
+ * ({@linkcode DelimiterInPayloadError}, nothing written), `receive` returns a line without its
+ * delimiter (a view of the read buffer when it arrived in one read; an unfinished line's bytes
+ * are kept, at most `maxFrameLength` of them, instead of a declared length), and envelopes are
+ * refused with a `TypeError`.
+ *
  * **Sending.** `send` copies a small payload into a batch buffer and resolves at once; all frames
  * sent in the same tick (and while the previous write is in flight) go out in one `write`
  * (flush consolidation). When more than `highWaterMark` bytes are queued, `send` waits until the
