@@ -79,7 +79,6 @@ export class DelimiterDecoder implements StreamDecoder {
   #pos = 0;
   /** Where the current frame's bytes in the first queued chunk start (earlier ones are held). */
   #start = 0;
-  /** Earlier chunks' bytes of the current frame (only its last bytes while discarding). */
   /** Earlier chunks' bytes of the current frame (only the last few while discarding). */
   #held = new HeldBytes();
   /** Bytes of the current frame before the first queued chunk, held or discarded. */
@@ -114,6 +113,14 @@ export class DelimiterDecoder implements StreamDecoder {
   /** Bytes fed and not yet given back as frames nor discarded. */
   get bufferedLength(): number {
     return this.#buffered;
+  }
+
+  /**
+   * Whether the decoder is inside a frame: bytes of an unfinished frame arrived (kept, or being
+   * discarded as part of an oversize frame). A transport times a frame from here.
+   */
+  get inFrame(): boolean {
+    return this.#discarding || this.#buffered > 0;
   }
 
   /** How many oversize frames (and their bytes, delimiters included) were discarded so far. */

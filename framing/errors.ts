@@ -17,11 +17,13 @@ const PROTOCOL_SIGNATURES: ReadonlyArray<readonly [string, number[]]> = [
   ["HTTP/2", [0x50, 0x52, 0x49, 0x20]], // "PRI " (h2 preface)
   ["SSH", [0x53, 0x53, 0x48, 0x2d]], // "SSH-"
   ["TLS", [0x16, 0x03]], // handshake record, TLS 1.x
+  ["TLS", [0x15, 0x03]], // alert record: a TLS server's answer to bytes that are not TLS
 ];
 
 /**
  * Guesses which well-known protocol some bytes belong to, from their first bytes: HTTP (`GET `,
- * `POST`, …), HTTP/2 (`PRI `), TLS (`0x16 0x03`) or SSH (`SSH-`).
+ * `POST`, …), HTTP/2 (`PRI `), TLS (a handshake record, `0x16 0x03`, or an alert record,
+ * `0x15 0x03`: what a TLS server answers to a plain client) or SSH (`SSH-`).
  *
  * Used to explain framing errors: a "frame" of 1.2 GB that starts with `GET ` is an HTTP request
  * sent to the wrong port.
@@ -36,6 +38,7 @@ const PROTOCOL_SIGNATURES: ReadonlyArray<readonly [string, number[]]> = [
  *
  * assert.equal(sniffProtocol(new TextEncoder().encode("GET / HTTP/1.1\r\n")), "HTTP");
  * assert.equal(sniffProtocol(new Uint8Array([0x16, 0x03, 0x01])), "TLS");
+ * assert.equal(sniffProtocol(new Uint8Array([0x15, 0x03, 0x03, 0x00, 0x02])), "TLS"); // an alert
  * assert.equal(sniffProtocol(new Uint8Array([0, 0, 0, 5])), undefined);
  * ```
  */

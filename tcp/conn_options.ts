@@ -6,9 +6,49 @@
  */
 
 import { FrameFormat, type FrameOptions } from "../framing/frame_format.ts";
+import {
+  DELIMITER_PRESETS,
+  type DelimiterOptions,
+  type ResolvedDelimiters,
+  resolveDelimiters,
+} from "../framing/delimiter_format.ts";
+
+/**
+ * How a {@linkcode FramedConn} cuts the byte stream into frames:
+ * - `"length"`: a length prefix before every payload, laid out by the connection's
+ *   {@linkcode FrameOptions} (`lengthFormat`, …). Any payload goes through.
+ * - `"line"`, `"crlf"`, `"lf"`, `"nul"`: a delimiter after every payload, as the
+ *   {@linkcode DELIMITER_PRESETS} of that name (`"line"`: LF or CRLF ends a line, LF is sent).
+ * - a {@linkcode DelimiterOptions} object: any delimiters, the oversize policy (fail fast or
+ *   discard the frame) and what a stream ending inside a frame means. Its `maxFrameLength`, when
+ *   given, must agree with the connection's.
+ *
+ * Under delimiter framing a payload that holds the delimiter is refused by `send`
+ * ({@linkcode DelimiterInPayloadError}, nothing written), and envelopes are not available.
+ *
+ * @example A line protocol's options
+ * ```ts
+ * import type { Framing } from "@sockkit/sockkit/tcp";
+ * import assert from "node:assert/strict";
+ *
+ * const smtp: Framing = "crlf";
+ * const jsonLines: Framing = { delimiters: ["\n"], oversize: "discard" };
+ * assert.equal(smtp, "crlf");
+ * assert.deepEqual(jsonLines.delimiters, ["\n"]);
+ * ```
+ */
+export type Framing = "length" | "line" | "crlf" | "lf" | "nul" | DelimiterOptions;
 
 /** Options of a {@linkcode FramedConn}: framing, deadlines, socket options and buffering. */
 export interface FramedConnOptions extends FrameOptions {
+  /**
+   * Length prefixes (`"length"`) or a delimiter after every frame (a preset name, or
+   * {@linkcode DelimiterOptions}); see {@linkcode Framing}. `maxFrameLength` is the limit under
+   * either; the `length…` options apply to length prefixes only.
+   *
+   * @default {"length"}
+   */
+  framing?: Framing;
   /**
    * Milliseconds without any byte arriving, while waiting to receive, after which the
    * connection is closed and the receive rejects with a {@linkcode TimeoutError} of kind
@@ -89,6 +129,8 @@ export interface FramedConnOptions extends FrameOptions {
 export interface CheckedConnOptions {
   /** The frame layout and limit. */
   format: FrameFormat;
+  /** The delimiters, limit and policies under delimiter framing; `undefined` for length prefixes. */
+  delimiters: ResolvedDelimiters | undefined;
   /** Milliseconds, or `Infinity`. */
   idleTimeout: number;
   /** Milliseconds, or `Infinity`. */
@@ -165,8 +207,10 @@ export function checkConnOptions(
   }
   const timeout = (name: "idleTimeout" | "frameTimeout" | "writeTimeout") =>
     checkTimeout(name, options[name], checkTimeout(name, defaults[name]));
+  const format = options instanceof FrameFormat ? options : new FrameFormat(options);
   return {
-    format: options instanceof FrameFormat ? options : new FrameFormat(options),
+    format,
+    delimiters: checkFraming(options, format.maxFrameLength),
     idleTimeout: timeout("idleTimeout"),
     frameTimeout: timeout("frameTimeout"),
     writeTimeout: timeout("writeTimeout"),
@@ -176,4 +220,42 @@ export function checkConnOptions(
     noDelay,
     keepAlive,
   };
+}
+
+const LENGTH_ONLY = ["lengthFormat", "lengthOffset", "lengthAdjustment", "lengthIncludesHeader"];
+
+/** Resolves the `framing` option: `undefined` for length prefixes. */
+function checkFraming(
+  options: FramedConnOptions,
+  maxFrameLength: number,
+): ResolvedDelimiters | undefined {
+  const framing = options.framing ?? "length";
+  if (framing === "length") return undefined;
+  let given: DelimiterOptions;
+  if (typeof framing === "string") {
+    if (!Object.hasOwn(DELIMITER_PRESETS, framing)) {
+      throw new TypeError(
+        `framing must be "length", "line", "crlf", "lf", "nul" or delimiter options, got ${
+          JSON.stringify(framing)
+        }`,
+      );
+    }
+    given = DELIMITER_PRESETS[framing as keyof typeof DELIMITER_PRESETS];
+  } else if (framing !== null && typeof framing === "object") {
+    given = framing;
+  } else {
+    throw new TypeError("framing must be a string or delimiter options");
+  }
+  for (const name of LENGTH_ONLY) {
+    if ((options as Record<string, unknown>)[name] !== undefined) {
+      throw new TypeError(`${name} is for length-prefix framing, not for framing by a delimiter`);
+    }
+  }
+  const inner = given.maxFrameLength;
+  if (inner !== undefined && options.maxFrameLength !== undefined && inner !== maxFrameLength) {
+    throw new RangeError(
+      `maxFrameLength is ${maxFrameLength} but framing.maxFrameLength is ${inner}: give one`,
+    );
+  }
+  return resolveDelimiters({ ...given, maxFrameLength: inner ?? maxFrameLength });
 }

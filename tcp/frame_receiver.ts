@@ -20,8 +20,13 @@ import {
   FrameTooLargeError,
   TruncatedFrameError,
 } from "../framing/errors.ts";
-import type { ReadSide } from "./read_side.ts";
+import { type FrameSource, ReadSide } from "./read_side.ts";
 import { envelopeBody } from "./conn_streams.ts";
+
+/** Why envelopes are refused on a connection framed by delimiters. */
+export const ENVELOPES_NEED_LENGTH =
+  "envelopes are length-prefixed: this connection is framed by a delimiter " +
+  '(use framing: "length" for envelopes)';
 
 interface EnvelopeReading {
   resolved: ResolvedEnvelopeOptions;
@@ -40,7 +45,9 @@ export interface ReceiverHost {
 
 /** Receives frames and envelopes for a {@linkcode FramedConn}. */
 export class FrameReceiver {
-  #read: ReadSide;
+  #read: FrameSource;
+  /** The read side, when it is a length-prefix one (envelopes need it). */
+  #raw: ReadSide | undefined;
   #host: ReceiverHost;
   #receiving = false;
   #bodyActive = false;
@@ -57,8 +64,9 @@ export class FrameReceiver {
    * @param read The read side.
    * @param host The connection's state.
    */
-  constructor(read: ReadSide, host: ReceiverHost) {
+  constructor(read: FrameSource, host: ReceiverHost) {
     this.#read = read;
+    this.#raw = read instanceof ReadSide ? read : undefined;
     this.#host = host;
   }
 
@@ -88,10 +96,11 @@ export class FrameReceiver {
    * @returns The envelope, or `null` at a clean end of the stream.
    */
   async receiveEnvelope(options?: EnvelopeOptions): Promise<Envelope | null> {
+    const raw = this.#rawSide();
     const misuse = this.#checkReceive();
     if (misuse !== undefined) throw misuse;
     const { resolved, decoder } = this.#envelopeReading(options);
-    const json = await this.#receiving_(() => this.#read.readFrame(decoder));
+    const json = await this.#receiving_(() => raw.readFrame(decoder));
     if (json === null) return null;
     let parsed: { header: EnvelopeHeader; bodyLength: number };
     try {
@@ -101,6 +110,12 @@ export class FrameReceiver {
     }
     return { ...parsed, body: this.#body(parsed.bodyLength) };
   }
+  /** The length-prefix read side; envelopes are length-prefixed, so they need one. */
+  #rawSide(): ReadSide {
+    if (this.#raw === undefined) throw new TypeError(ENVELOPES_NEED_LENGTH);
+    return this.#raw;
+  }
+
   #checkReceive(): unknown {
     if (this.#receiving) {
       return new TypeError(
@@ -170,17 +185,18 @@ export class FrameReceiver {
   }
 
   #body(length: number): ReadableStream<Uint8Array> {
+    const raw = this.#rawSide();
     this.#bodyLength = this.#bodyLeft = length;
     this.#bodyEnded = length === 0;
     if (length > 0) this.#bodyActive = true;
     return envelopeBody(length, {
       read: async (max) => {
-        const piece = await this.#receiving_(() => this.#read.readRaw(max));
+        const piece = await this.#receiving_(() => raw.readRaw(max));
         if (piece !== null) this.#bodyLeft -= piece.length;
         return piece;
       },
       skip: async (max) => {
-        const n = await this.#read.skipRaw(max);
+        const n = await raw.skipRaw(max);
         this.#bodyLeft -= n;
         return n;
       },
@@ -199,12 +215,13 @@ export class FrameReceiver {
    * @returns How many bytes were read, or `null` once the whole body was read.
    */
   async readBodyInto(target: Uint8Array): Promise<number | null> {
+    const raw = this.#rawSide();
     if (!(target instanceof Uint8Array)) throw new TypeError("target must be a Uint8Array");
     if (this.#bodyEnded) return null;
     if (!this.#bodyActive) throw new TypeError("no envelope body is being received");
     if (target.length === 0) return 0;
     const into = target.subarray(0, Math.min(target.length, this.#bodyLeft));
-    const n = await this.#receiving_(() => this.#read.readInto(into)).catch((error) => {
+    const n = await this.#receiving_(() => raw.readInto(into)).catch((error) => {
       this.#bodyActive = false;
       throw error;
     });

@@ -16,11 +16,12 @@ import {
 } from "../framing/envelope.ts";
 import { checkConnOptions, type FramedConnOptions } from "./conn_options.ts";
 import { ReadSide } from "./read_side.ts";
+import { DelimitedReadSide } from "./delimited_read_side.ts";
 import { WriteQueue } from "./write_queue.ts";
 import { frameReadable, frameWritable } from "./conn_streams.ts";
-import { FrameReceiver } from "./frame_receiver.ts";
+import { ENVELOPES_NEED_LENGTH, FrameReceiver } from "./frame_receiver.ts";
 
-export type { FramedConnOptions } from "./conn_options.ts";
+export type { FramedConnOptions, Framing } from "./conn_options.ts";
 
 /** TLS handshakes started when a `FramedConn` wrapped a `Deno.TlsConn` (see serveFramed). */
 const handshakes = new WeakMap<FramedConn, Promise<void>>();
@@ -40,6 +41,14 @@ export function tlsHandshakeOf(conn: FramedConn): Promise<void> {
  * {@linkcode FramedConn.prototype.receive} returns exactly one frame, however TCP merged or split
  * the bytes on the way (the sticky-packet problem, 黏包). Made by {@linkcode connectFramed} and
  * {@linkcode listenFramed}, or around any `Deno.Conn` with `new FramedConn(conn)`.
+ *
+ * **Framing.** Length prefixes by default; with the `framing` option (`"line"`, `"crlf"`, `"lf"`,
+ * `"nul"` or {@linkcode DelimiterOptions}) a delimiter after every frame instead, under the same
+ * guarantees below: `send` refuses a payload holding the delimiter
+ * ({@linkcode DelimiterInPayloadError}, nothing written), `receive` returns a line without its
+ * delimiter (a view of the read buffer when it arrived in one read; an unfinished line's bytes
+ * are kept, at most `maxFrameLength` of them, instead of a declared length), and envelopes are
+ * refused with a `TypeError`.
  *
  * **Sending.** `send` copies a small payload into a batch buffer and resolves at once; all frames
  * sent in the same tick (and while the previous write is in flight) go out in one `write`
@@ -104,10 +113,15 @@ export function tlsHandshakeOf(conn: FramedConn): Promise<void> {
 export class FramedConn implements AsyncDisposable, AsyncIterable<Uint8Array> {
   /** The underlying connection, for raw use. Reading or writing it directly bypasses framing. */
   readonly conn: Deno.Conn;
-  /** The frame layout and limit. */
+  /**
+   * The length-prefix layout and the limit (under delimiter framing, only its `maxFrameLength`
+   * applies).
+   */
   readonly format: FrameFormat;
+  /** `"length"` (length prefixes) or `"delimiter"` (the `framing` option named delimiters). */
+  readonly framing: "length" | "delimiter";
 
-  #read: ReadSide;
+  #read: ReadSide | DelimitedReadSide;
   #receiver: FrameReceiver;
   #write: WriteQueue;
   #readable: ReadableStream<Uint8Array> | undefined;
@@ -143,7 +157,11 @@ export class FramedConn implements AsyncDisposable, AsyncIterable<Uint8Array> {
       }
     }
     const onTimeout = (error: unknown) => this.#destroy(error);
-    this.#read = new ReadSide(conn, { ...checked, onTimeout });
+    const delimiters = checked.delimiters;
+    this.framing = delimiters === undefined ? "length" : "delimiter";
+    this.#read = delimiters === undefined
+      ? new ReadSide(conn, { ...checked, onTimeout })
+      : new DelimitedReadSide(conn, { ...checked, delimiters, onTimeout });
     this.#write = new WriteQueue(conn, { ...checked, onTimeout });
     const state = { closed: () => this.#closed, failure: () => this.#failure };
     this.#receiver = new FrameReceiver(this.#read, {
@@ -204,6 +222,14 @@ export class FramedConn implements AsyncDisposable, AsyncIterable<Uint8Array> {
     return this.#read.bufferedLength;
   }
 
+  /**
+   * Under delimiter framing with `oversize: "discard"`: how many frames over `maxFrameLength`
+   * were dropped so far, and their bytes (delimiters included). Always zero otherwise.
+   */
+  get discarded(): { frames: number; bytes: number } {
+    return this.#read instanceof DelimitedReadSide ? this.#read.discarded : { frames: 0, bytes: 0 };
+  }
+
   /** Whether the connection was closed (by `close`, `abort`, a deadline, a signal or an error). */
   get closed(): boolean {
     return this.#closed;
@@ -261,6 +287,7 @@ export class FramedConn implements AsyncDisposable, AsyncIterable<Uint8Array> {
    *   {@linkcode FramedConn.prototype.receive}.
    */
   receiveEnvelope(options?: EnvelopeOptions): Promise<Envelope | null> {
+    if (this.framing !== "length") return Promise.reject(new TypeError(ENVELOPES_NEED_LENGTH));
     return this.#receiver.receiveEnvelope(options);
   }
 
@@ -296,6 +323,7 @@ export class FramedConn implements AsyncDisposable, AsyncIterable<Uint8Array> {
    * ```
    */
   readBodyInto(target: Uint8Array): Promise<number | null> {
+    if (this.framing !== "length") return Promise.reject(new TypeError(ENVELOPES_NEED_LENGTH));
     return this.#receiver.readBodyInto(target);
   }
 
@@ -355,6 +383,7 @@ export class FramedConn implements AsyncDisposable, AsyncIterable<Uint8Array> {
     bodyLength?: number,
     options?: EnvelopeOptions,
   ): Promise<void> {
+    if (this.framing !== "length") return Promise.reject(new TypeError(ENVELOPES_NEED_LENGTH));
     return this.#write.sendChunks(
       envelopeChunks(header, body, bodyLength, options),
       (error) => this.#destroy(error),

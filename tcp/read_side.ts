@@ -9,8 +9,9 @@
 import { FrameDecoder } from "../framing/frame_decoder.ts";
 import type { FrameFormat } from "../framing/frame_format.ts";
 import { TruncatedFrameError } from "../framing/errors.ts";
-import { Deadline } from "./deadline.ts";
-import { TimeoutError } from "./errors.ts";
+import { type ByteReader, type ReadDeadlines, TimedReader } from "./timed_reader.ts";
+
+export type { ByteReader } from "./timed_reader.ts";
 
 /** During bulk transfers the read buffer grows up to this many times `readBufferSize`. */
 const MAX_GROWTH = 16;
@@ -20,26 +21,32 @@ const MAX_GROWTH = 16;
  */
 const FIRST_BUFFER = 4096;
 
-/** What the read side reads from: Deno's `read` contract. */
-export interface ByteReader {
-  /** Reads up to `p.length` bytes into `p`; `null` at the end of the stream. */
-  read(p: Uint8Array): Promise<number | null>;
+/** What a framed connection's receiver needs of its read side, whatever the framing. */
+export interface FrameSource {
+  /** The next frame if it is already buffered (`undefined`: more bytes are needed). */
+  nextBuffered(): Uint8Array | undefined;
+  /** Reads the next frame; `null` at a clean end of the stream. */
+  readFrame(): Promise<Uint8Array | null>;
+  /** The reset that ended the stream, if one did. */
+  readonly resetError: unknown;
+  /** Bytes read from the connection so far. */
+  readonly receivedBytes: number;
+  /** Bytes received and not yet handed out. */
+  readonly bufferedLength: number;
+  /** The size of the buffer currently read into. */
+  readonly bufferSize: number;
+  /** Stops reading: later reads see the end of the stream. */
+  stop(): void;
 }
 
 /** Settings of a {@linkcode ReadSide}. */
-export interface ReadSideOptions {
+export interface ReadSideOptions extends ReadDeadlines {
   /** The frame layout and limit. */
   format: FrameFormat;
   /** Size of the read buffer in bytes. */
   readBufferSize: number;
   /** Whether frames may be views of a buffer that is read into again (`FramedConnOptions`). */
   reuseBuffers?: boolean;
-  /** Milliseconds without a byte while waiting (`Infinity`: no limit). */
-  idleTimeout: number;
-  /** Milliseconds from a frame's first byte to its last (`Infinity`: no limit). */
-  frameTimeout: number;
-  /** Called when a deadline passes: close the connection (the read then ends). */
-  onTimeout: (error: TimeoutError) => void;
 }
 
 /**
@@ -59,16 +66,13 @@ export interface ReadSideOptions {
  * receive: nothing is allocated per frame, and a frame larger than the buffer makes the buffer
  * grow to hold it (to its declared length, which the decoder checked against the limit).
  */
-export class ReadSide {
-  #reader: ByteReader;
+export class ReadSide implements FrameSource {
+  #reader: TimedReader;
   #decoder: FrameDecoder;
   /** `readBufferSize`. */
   #base: number;
   /** The size of the next fresh buffer: doubles while reads fill the buffer, up to 16 × base. */
   #size: number;
-  #idleTimeout: number;
-  #frameTimeout: number;
-  #onTimeout: (error: TimeoutError) => void;
   #buf: Uint8Array;
   #start = 0;
   #end = 0;
@@ -76,16 +80,9 @@ export class ReadSide {
   #lent = false;
   /** Whether `#decoder` holds `#buf[#start, #end)` (the fast path between frames). */
   #loaded = false;
-  #eof = false;
-  #received = 0;
-  #reset: unknown = undefined;
-  #frameStart = -1;
-  #stopped = false;
   #reuse: boolean;
   /** Whether the next fill replaces the buffer with a larger one first. */
   #grow = false;
-  #deadline: Deadline;
-  #deadlineKind: "idle" | "frame" = "idle";
 
   /**
    * Makes the read side.
@@ -94,30 +91,21 @@ export class ReadSide {
    * @param options The format, buffer size and deadlines.
    */
   constructor(reader: ByteReader, options: ReadSideOptions) {
-    this.#reader = reader;
+    this.#reader = new TimedReader(reader, options);
     this.#decoder = new FrameDecoder(options.format);
     this.#base = this.#size = options.readBufferSize;
-    this.#idleTimeout = options.idleTimeout;
-    this.#frameTimeout = options.frameTimeout;
-    this.#onTimeout = options.onTimeout;
     this.#reuse = options.reuseBuffers ?? false;
-    this.#deadline = new Deadline(() => {
-      const kind = this.#deadlineKind;
-      this.#onTimeout(
-        new TimeoutError(kind, kind === "idle" ? this.#idleTimeout : this.#frameTimeout),
-      );
-    });
     this.#buf = new Uint8Array(Math.min(this.#size, FIRST_BUFFER));
   }
 
   /** The reset (`ConnectionReset`, `ConnectionAborted`) that ended the stream, if one did. */
   get resetError(): unknown {
-    return this.#reset;
+    return this.#reader.resetError;
   }
 
   /** Bytes read from the connection so far. */
   get receivedBytes(): number {
-    return this.#received;
+    return this.#reader.receivedBytes;
   }
 
   /** Bytes received and not yet handed out. */
@@ -132,8 +120,7 @@ export class ReadSide {
 
   /** Stops reading: later reads see the end of the stream. */
   stop(): void {
-    this.#stopped = true;
-    this.#deadline.stop();
+    this.#reader.stop();
   }
 
   /**
@@ -151,7 +138,7 @@ export class ReadSide {
     if (frame !== undefined) {
       // a view of the read buffer (or, with lengthOffset, a copy); lent unless reuse was asked
       if (!this.#reuse) this.#lent = true;
-      this.#frameStart = -1;
+      this.#reader.frameDone();
     }
     return frame;
   }
@@ -225,7 +212,7 @@ export class ReadSide {
       this.#start += n;
       return n;
     }
-    return await this.#read(target, false);
+    return await this.#reader.read(target, false);
   }
 
   /**
@@ -252,7 +239,7 @@ export class ReadSide {
       // a header frame, parsed and dropped by the caller at once: no need to lend the buffer
       this.#start = this.#end - decoder.bufferedLength;
       decoder.takeBuffered();
-      this.#frameStart = -1;
+      this.#reader.frameDone();
     }
     return frame;
   }
@@ -278,18 +265,18 @@ export class ReadSide {
     const prefix = decoder.format.lengthOffset;
     let filled = start;
     while (filled < payload.length) {
-      const n = await this.#read(payload.subarray(filled), true);
+      const n = await this.#reader.read(payload.subarray(filled), true);
       if (n === null) {
         throw new TruncatedFrameError(
           headerLength + payload.length - prefix,
           headerLength + filled - prefix,
           "body",
-          { cause: this.#reset },
+          { cause: this.#reader.resetError },
         );
       }
       filled += n;
     }
-    this.#frameStart = -1;
+    this.#reader.frameDone();
     return payload;
   }
 
@@ -300,9 +287,9 @@ export class ReadSide {
       decoder.next(); // parses the header, if it is all here, so the error can say "body"
       decoder.finish();
     } catch (error) {
-      if (error instanceof TruncatedFrameError && this.#reset !== undefined) {
+      if (error instanceof TruncatedFrameError && this.#reader.resetError !== undefined) {
         throw new TruncatedFrameError(error.expected, error.received, error.part, {
-          cause: this.#reset,
+          cause: this.#reader.resetError,
         });
       }
       throw error;
@@ -337,7 +324,7 @@ export class ReadSide {
       this.#end = pending;
     }
     const space = this.#buf.length - this.#end;
-    const n = await this.#read(this.#buf.subarray(this.#end), inFrame);
+    const n = await this.#reader.read(this.#buf.subarray(this.#end), inFrame);
     if (n === null) return false;
     this.#end += n;
     // bulk transfer (the read filled all the space): bigger buffers, fewer reads, fewer frames
@@ -375,44 +362,6 @@ export class ReadSide {
       this.#start = 0;
     } else {
       this.#moveTo(new Uint8Array(Math.max(need, this.#buf.length)));
-    }
-  }
-
-  /** One read into `target`, under the idle deadline and, inside a frame, the frame deadline. */
-  async #read(target: Uint8Array, inFrame: boolean): Promise<number | null> {
-    if (this.#eof || this.#stopped) return null;
-    let ms = this.#idleTimeout;
-    let kind: "idle" | "frame" = "idle";
-    if (this.#frameTimeout !== Infinity && inFrame) {
-      // part of a frame is here: the rest must come within frameTimeout of its first byte
-      if (this.#frameStart < 0) this.#frameStart = performance.now();
-      const left = Math.max(0, this.#frameStart + this.#frameTimeout - performance.now());
-      if (left < ms) {
-        ms = left;
-        kind = "frame";
-      }
-    } else if (!inFrame) {
-      this.#frameStart = -1;
-    }
-    this.#deadlineKind = kind;
-    this.#deadline.arm(ms);
-    try {
-      const n = await this.#reader.read(target);
-      if (n === null) this.#eof = true;
-      else this.#received += n;
-      return n;
-    } catch (error) {
-      if (
-        error instanceof Deno.errors.ConnectionReset ||
-        error instanceof Deno.errors.ConnectionAborted
-      ) {
-        this.#reset = error;
-        this.#eof = true;
-        return null;
-      }
-      throw error;
-    } finally {
-      this.#deadline.disarm();
     }
   }
 }

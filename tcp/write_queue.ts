@@ -10,6 +10,8 @@ import type { FrameFormat } from "../framing/frame_format.ts";
 import { Deadline } from "./deadline.ts";
 import { TimeoutError } from "./errors.ts";
 import { type PartialWriter, writeAll } from "./write_all.ts";
+import type { ResolvedDelimiters } from "../framing/delimiter_format.ts";
+import { DelimiterBatch, DelimiterFraming, type FrameBatch } from "./delimiter_batch.ts";
 
 /**
  * Payloads at least this long are written as header + payload, without being copied. Smaller
@@ -30,8 +32,20 @@ const LARGE_HEAD = 64 * 1024;
 const RESOLVED: Promise<void> = Promise.resolve();
 
 type Segment =
-  | { batch: FrameBatchEncoder; bytes?: undefined; done?: undefined; header?: undefined }
-  | { batch?: undefined; bytes: Uint8Array; done?: Waiter; header?: Uint8Array };
+  | {
+    batch: FrameBatch;
+    bytes?: undefined;
+    done?: undefined;
+    header?: undefined;
+    trailer?: undefined;
+  }
+  | {
+    batch?: undefined;
+    bytes: Uint8Array;
+    done?: Waiter;
+    header?: Uint8Array;
+    trailer?: Uint8Array;
+  };
 
 interface Waiter {
   resolve: () => void;
@@ -42,6 +56,8 @@ interface Waiter {
 export interface WriteQueueOptions {
   /** The frame layout and limit. */
   format: FrameFormat;
+  /** Frames ended by a delimiter instead of length-prefixed (`undefined`: length prefixes). */
+  delimiters?: ResolvedDelimiters;
   /** Queued bytes above which `send` waits. */
   highWaterMark: number;
   /** Milliseconds one `write` may wait for the peer to take bytes (`Infinity`: no limit). */
@@ -61,9 +77,10 @@ export interface WriteQueueOptions {
 export class WriteQueue {
   #writer: PartialWriter;
   #format: FrameFormat;
+  #delimited: DelimiterFraming | undefined;
   #highWaterMark: number;
-  #active: FrameBatchEncoder;
-  #spare: FrameBatchEncoder[] = [];
+  #active: FrameBatch;
+  #spare: FrameBatch[] = [];
   #segments: Segment[] = [];
   #queued = 0;
   #writing = false;
@@ -98,7 +115,10 @@ export class WriteQueue {
         }
       },
     };
-    this.#active = new FrameBatchEncoder(this.#format, FIRST_BATCH);
+    if (options.delimiters !== undefined) {
+      this.#delimited = new DelimiterFraming(options.delimiters);
+    }
+    this.#active = this.#newBatch();
   }
 
   /** Bytes queued and not yet written. */
@@ -221,6 +241,7 @@ export class WriteQueue {
   }
 
   #sendLarge(payload: Uint8Array): Promise<void> {
+    if (this.#delimited !== undefined) return this.#sendLargeDelimited(payload);
     const format = this.#format;
     let header: Uint8Array;
     try {
@@ -237,6 +258,28 @@ export class WriteQueue {
     this.#queued += header.length + body.length;
     this.#kick();
     return written;
+  }
+
+  #sendLargeDelimited(payload: Uint8Array): Promise<void> {
+    const { encoder, delimiter } = this.#delimited!;
+    try {
+      encoder.check(payload);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    this.#seal();
+    const written = new Promise<void>((resolve, reject) => {
+      this.#segments.push({ bytes: payload, trailer: delimiter, done: { resolve, reject } });
+    });
+    this.#queued += payload.length + delimiter.length;
+    this.#kick();
+    return written;
+  }
+
+  #newBatch(): FrameBatch {
+    return this.#delimited === undefined
+      ? new FrameBatchEncoder(this.#format, FIRST_BATCH)
+      : new DelimiterBatch(this.#delimited, FIRST_BATCH);
   }
 
   #sendRaw(bytes: Uint8Array): Promise<void> {
@@ -273,7 +316,7 @@ export class WriteQueue {
   #seal(): void {
     if (this.#active.frameCount === 0) return;
     this.#segments.push({ batch: this.#active });
-    this.#active = this.#spare.pop() ?? new FrameBatchEncoder(this.#format, FIRST_BATCH);
+    this.#active = this.#spare.pop() ?? this.#newBatch();
   }
 
   #kick(): void {
@@ -303,6 +346,18 @@ export class WriteQueue {
             await writeAll(this.#writer, this.#head.subarray(0, header.length + n));
             this.#wrote(header.length + n);
             bytes = bytes.subarray(n);
+          }
+          const trailer = segment.trailer;
+          if (trailer !== undefined) {
+            // the payload's last bytes and the delimiter in one write, not a tiny one of its own
+            const n = Math.min(bytes.length, LARGE_HEAD - trailer.length);
+            const body = bytes.length - n;
+            await writeAll(this.#writer, bytes.subarray(0, body));
+            this.#wrote(body);
+            this.#head ??= new Uint8Array(LARGE_HEAD);
+            this.#head.set(bytes.subarray(body));
+            this.#head.set(trailer, n);
+            bytes = this.#head.subarray(0, n + trailer.length);
           }
           await writeAll(this.#writer, bytes);
           this.#wrote(bytes.length);

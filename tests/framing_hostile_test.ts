@@ -187,6 +187,8 @@ Deno.test({ name: "HTTP, TLS and SSH bytes name the protocol", permissions: "non
       new Uint8Array([0x16, 0x03, 0x01, 0x02, 0x00, 0x01, 0x00, 0x01, 0xfc]),
       "TLS",
     ],
+    // a TLS server's alert (protocol_version) to a plain client: what that client reads first
+    ["TLS alert", new Uint8Array([0x15, 0x03, 0x03, 0x00, 0x02, 0x02, 0x46]), "TLS"],
     ["SSH", text("SSH-2.0-OpenSSH_9.2\r\n"), "SSH"],
   ];
   for (const [name, bytes, protocol] of cases) {

@@ -62,6 +62,9 @@ Deno.test({
     // the server answers the non-TLS bytes with a TLS alert record and closes; no deadline needed
     const error = await plain.receive().then(() => undefined, (e) => e);
     assert.ok(error instanceof FrameTooLargeError, String(error));
+    // what it read was the alert record's header: the error names TLS
+    assert.equal(error.protocol, "TLS", error.message);
+    assert.match(error.message, /look like TLS/);
     for (let i = 0; i < 100 && errors.length === 0; i++) await new Promise((r) => setTimeout(r, 5));
     assert.ok(errors[0] instanceof Deno.errors.InvalidData, String(errors[0]));
   },
