@@ -1,6 +1,7 @@
 /**
  * The pool of connections that have not yet proven themselves: a deadline from accept, and a
- * fixed number of slots where the one that has sent least (the oldest of those) is dropped to admit a newcomer.
+ * fixed number of slots where the one that has sent least (the oldest of those) is dropped to
+ * admit a newcomer.
  *
  * @module
  */
