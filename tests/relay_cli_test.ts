@@ -128,7 +128,7 @@ Deno.test({
   async fn() {
     for (
       const args of [
-        ["tcp", "--target", "10.1.2.3:80"],
+        ["tcp", "--target", "203.0.113.5:80"], // documentation address: refused before any socket
         ["udp", "--target", "127.0.0.1:9", "--loss", "2"],
         ["tcp", "--target", "127.0.0.1:9", "--loss", "0.1"],
         ["tcp", "--target", "127.0.0.1:9", "--slice", "9..1"],

@@ -191,8 +191,9 @@ Deno.test({
   permissions,
   async fn() {
     const target = { hostname: "127.0.0.1", port: 9 };
+    // a documentation address (never routed): refused before any socket is made
     await assert.rejects(
-      () => startTcpRelay({ target: { hostname: "10.0.0.1", port: 9 } }),
+      () => startTcpRelay({ target: { hostname: "192.0.2.1", port: 9 } }),
       RangeError,
     );
     await assert.rejects(() => startTcpRelay({ target, hostname: "0.0.0.0" }), RangeError);

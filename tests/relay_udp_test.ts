@@ -166,8 +166,9 @@ Deno.test({
   permissions,
   async fn() {
     const target = { hostname: "127.0.0.1", port: 9 };
+    // a documentation address (never routed): refused before any socket is made
     await assert.rejects(
-      async () => await startUdpRelay({ target: { hostname: "192.168.1.1", port: 9 } }),
+      async () => await startUdpRelay({ target: { hostname: "198.51.100.1", port: 9 } }),
       RangeError,
     );
     await assert.rejects(
