@@ -33,6 +33,19 @@ import {
   serveRemoteExec,
 } from "../tcp/exec/mod.ts";
 import { TimeoutError } from "../tcp/mod.ts";
+import { writeAll } from "../tcp/mod.ts";
+import {
+  encoder,
+  makeDecoder,
+  parseCount,
+  parseDuration,
+  parseHostPort,
+  parseSize,
+  splitCommandLine,
+  stdinLines,
+  UsageError,
+} from "./remote_exec_flags.ts";
+import { runNaiveClient, runNaiveServer } from "./remote_exec_naive.ts";
 
 const USAGE = `remote_exec — run commands on another machine over framed TCP (sockkit)
 
@@ -97,148 +110,6 @@ Remote stdout goes to stdout, remote stderr to stderr, as they arrive.
 exit codes: the remote status (124 timeout, 128+N signal N), 126 refused, 1 connection or
 authentication failure, 2 usage error
 `;
-
-const NAIVE_SERVER_HELP =
-  `remote_exec.ts naive-server — the tutorial's server as written (UNSAFE BY DESIGN)
-
-  --listen [HOST:]PORT   loopback address only (default host 127.0.0.1)
-  --once                 exit after the first client disconnects
-
-No authentication, runs every line with a shell, no framing: it exists to show the bug.
-exit codes: 0 done, 1 cannot listen, 2 usage error (incl. a non-loopback address)
-`;
-
-const NAIVE_CLIENT_HELP = `remote_exec.ts naive-client — the tutorial's client as written
-
-  --connect HOST:PORT    the naive server
-  --encoding ENC         decode the output from ENC (the tutorial used gbk); default utf-8
-
-Reads commands from stdin; one recv(1024) per command, so long outputs spill into the next one.
-\`quit\` or an empty line exits.
-exit codes: 0 done, 1 connection failure, 2 usage error
-`;
-
-class UsageError extends Error {}
-
-function parseHostPort(text: string | undefined, what: string): { hostname: string; port: number } {
-  if (text === undefined) throw new UsageError(`${what} is required`);
-  const m = /^(?:\[([^\]]+)\]|([^:]*)):(\d+)$/.exec(text) ?? /^()()(\d+)$/.exec(text);
-  if (m === null) {
-    throw new UsageError(`${what}: expected [HOST:]PORT, got ${JSON.stringify(text)}`);
-  }
-  const port = Number(m[3]);
-  if (port > 65535) throw new UsageError(`${what}: port out of range: ${port}`);
-  return { hostname: m[1] || m[2] || "127.0.0.1", port };
-}
-
-/** Parses `10s`, `500ms`, `2m`, or plain seconds; returns milliseconds. */
-function parseDuration(text: string, what: string): number {
-  const m = /^(\d+(?:\.\d+)?)(ms|s|m)?$/.exec(text.trim());
-  if (m === null) {
-    throw new UsageError(`${what}: expected a duration like 10s or 500ms, got ${text}`);
-  }
-  const n = Number(m[1]);
-  return Math.round(m[2] === "ms" ? n : m[2] === "m" ? n * 60_000 : n * 1000);
-}
-
-/** Parses `16MiB`, `512KiB`, `1GiB`, `1000` (bytes). */
-function parseSize(text: string, what: string): number {
-  const m = /^(\d+(?:\.\d+)?)\s*(B|KiB|MiB|GiB|KB|MB|GB|k|K|M|G)?$/.exec(text.trim());
-  if (m === null) throw new UsageError(`${what}: expected a size like 16MiB, got ${text}`);
-  const unit: Record<string, number> = {
-    B: 1,
-    KiB: 1024,
-    MiB: 1024 ** 2,
-    GiB: 1024 ** 3,
-    KB: 1000,
-    MB: 1e6,
-    GB: 1e9,
-    k: 1024,
-    K: 1024,
-    M: 1024 ** 2,
-    G: 1024 ** 3,
-  };
-  return Math.floor(Number(m[1]) * unit[m[2] ?? "B"]);
-}
-
-function parseCount(text: string, what: string): number {
-  if (!/^\d+$/.test(text) || Number(text) < 1) {
-    throw new UsageError(`${what}: expected a positive integer, got ${text}`);
-  }
-  return Number(text);
-}
-
-function makeDecoder(encoding: string | undefined): TextDecoder | undefined {
-  if (encoding === undefined) return undefined;
-  try {
-    return new TextDecoder(encoding); // RangeError for an unknown label
-  } catch {
-    throw new UsageError(`unknown encoding: ${encoding}`);
-  }
-}
-
-async function writeAllTo(out: { write(p: Uint8Array): Promise<number> }, bytes: Uint8Array) {
-  let off = 0;
-  while (off < bytes.length) off += await out.write(bytes.subarray(off));
-}
-
-const encoder = new TextEncoder();
-
-/**
- * Splits a command line into words: whitespace separates, '…' and "…" quote, \ escapes.
- * No variables, globs or operators: there is no shell.
- */
-function splitCommandLine(line: string): string[] {
-  const words: string[] = [];
-  let word: string | undefined;
-  let quote: "'" | '"' | undefined;
-  for (let i = 0; i < line.length; i++) {
-    const c = line[i];
-    if (quote === "'") {
-      if (c === "'") quote = undefined;
-      else word += c;
-    } else if (quote === '"') {
-      if (c === '"') quote = undefined;
-      else if (c === "\\" && i + 1 < line.length) word += line[++i];
-      else word += c;
-    } else if (c === "'" || c === '"') {
-      quote = c;
-      word ??= "";
-    } else if (c === "\\" && i + 1 < line.length) {
-      word = (word ?? "") + line[++i];
-    } else if (/\s/.test(c)) {
-      if (word !== undefined) words.push(word);
-      word = undefined;
-    } else {
-      word = (word ?? "") + c;
-    }
-  }
-  if (quote !== undefined) throw new UsageError(`unclosed ${quote} quote`);
-  if (word !== undefined) words.push(word);
-  return words;
-}
-
-/** Lines of stdin, one at a time (stdin is read only as far as needed). */
-async function* stdinLines(): AsyncGenerator<string> {
-  const decoder = new TextDecoder();
-  let buffered = "";
-  const buf = new Uint8Array(4096);
-  for (;;) {
-    const nl = buffered.indexOf("\n");
-    if (nl >= 0) {
-      yield buffered.slice(0, nl).replace(/\r$/, "");
-      buffered = buffered.slice(nl + 1);
-      continue;
-    }
-    const n = await Deno.stdin.read(buf);
-    if (n === null) {
-      buffered += decoder.decode();
-      if (buffered !== "") yield buffered;
-      return;
-    }
-    buffered += decoder.decode(buf.subarray(0, n), { stream: true });
-  }
-}
 
 async function tokenFrom(values: { "token-file"?: string; "token-env"?: string }) {
   try {
@@ -426,7 +297,7 @@ async function runClient(args: string[]): Promise<number> {
       const errDecoder = passthrough ? undefined : new TextDecoder(encoding, { fatal: false });
       const emit =
         (out: typeof Deno.stdout, decoder: TextDecoder | undefined) => (chunk: Uint8Array) =>
-          writeAllTo(
+          writeAll(
             out,
             decoder ? encoder.encode(decoder.decode(chunk, { stream: true })) : chunk,
           );
@@ -439,8 +310,8 @@ async function runClient(args: string[]): Promise<number> {
           onStderr: emit(Deno.stderr, errDecoder),
           signal: cancel.signal,
         });
-        if (outDecoder) await writeAllTo(Deno.stdout, encoder.encode(outDecoder.decode()));
-        if (errDecoder) await writeAllTo(Deno.stderr, encoder.encode(errDecoder.decode()));
+        if (outDecoder) await writeAll(Deno.stdout, encoder.encode(outDecoder.decode()));
+        if (errDecoder) await writeAll(Deno.stderr, encoder.encode(errDecoder.decode()));
         if (result.timedOut) {
           console.error(`remote_exec: timed out after ${client.server.timeout} ms`);
         }
@@ -468,7 +339,7 @@ async function runClient(args: string[]): Promise<number> {
     // Interactive, like the tutorial's client. `quit` or an empty line exits with 0, the end of
     // the input with the last command's status (as a shell reading a script).
     let status = 0;
-    const prompt = () => writeAllTo(Deno.stdout, encoder.encode(">>> "));
+    const prompt = () => writeAll(Deno.stdout, encoder.encode(">>> "));
     await prompt();
     for await (const raw of stdinLines()) {
       const line = raw.trim();
@@ -493,129 +364,6 @@ async function runClient(args: string[]): Promise<number> {
   } finally {
     await client.close();
   }
-}
-
-async function runNaiveServer(args: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({
-    args,
-    strict: true,
-    allowPositionals: true,
-    options: {
-      help: { type: "boolean", short: "h" },
-      listen: { type: "string" },
-      once: { type: "boolean" },
-    },
-  });
-  if (values.help) {
-    console.log(NAIVE_SERVER_HELP);
-    return 0;
-  }
-  if (positionals.length > 0) throw new UsageError(`unexpected argument: ${positionals[0]}`);
-  const { hostname, port } = parseHostPort(values.listen, "--listen");
-  if (!isLoopback(hostname)) {
-    throw new UsageError(`naive-server listens on loopback addresses only, not ${hostname}`);
-  }
-  console.error(
-    "naive-server: UNSAFE BY DESIGN — the tutorial's program as written: no authentication, a " +
-      "shell, no framing (one recv(1024) per command). Loopback only. Use `server` for real work.",
-  );
-  let listener: Deno.Listener;
-  try {
-    listener = Deno.listen({ hostname, port });
-  } catch (error) {
-    console.error(`naive-server: cannot listen on ${hostname}:${port}: ${error}`);
-    return 1;
-  }
-  const addr = listener.addr as Deno.NetAddr;
-  console.log(`listening on ${addr.hostname}:${addr.port}`);
-  const onSignal = () => listener.close();
-  Deno.addSignalListener("SIGINT", onSignal);
-  Deno.addSignalListener("SIGTERM", onSignal);
-  try {
-    for (;;) {
-      let conn: Deno.Conn;
-      try {
-        conn = await listener.accept(); // one client at a time, as in the tutorial
-      } catch {
-        break;
-      }
-      const peer = conn.remoteAddr as Deno.NetAddr;
-      console.error(`naive-server: client ${peer.hostname}:${peer.port}`);
-      try {
-        for (;;) {
-          const buf = new Uint8Array(1024); // cmd = conn.recv(BUFSIZ)
-          const n = await conn.read(buf);
-          if (n === null || n === 0) break; // if not cmd: break
-          const cmd = new TextDecoder().decode(buf.subarray(0, n));
-          // subprocess.Popen(cmd, shell=True, stdout=PIPE, stdin=PIPE, stderr=PIPE)
-          const out = await new Deno.Command("/bin/sh", {
-            args: ["-c", cmd],
-            stdin: "null",
-            stdout: "piped",
-            stderr: "piped",
-          }).output();
-          await writeAllTo(conn, out.stderr); // conn.send(stderr)
-          await writeAllTo(conn, out.stdout); // conn.send(stdout)
-        }
-      } catch (error) {
-        console.error(`naive-server: ${error}`);
-      } finally {
-        conn.close();
-      }
-      if (values.once) break;
-    }
-  } finally {
-    Deno.removeSignalListener("SIGINT", onSignal);
-    Deno.removeSignalListener("SIGTERM", onSignal);
-    try {
-      listener.close();
-    } catch { /* already closed */ }
-  }
-  return 0;
-}
-
-async function runNaiveClient(args: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({
-    args,
-    strict: true,
-    allowPositionals: true,
-    options: {
-      help: { type: "boolean", short: "h" },
-      connect: { type: "string" },
-      encoding: { type: "string", default: "utf-8" },
-    },
-  });
-  if (values.help) {
-    console.log(NAIVE_CLIENT_HELP);
-    return 0;
-  }
-  if (positionals.length > 0) throw new UsageError(`unexpected argument: ${positionals[0]}`);
-  const { hostname, port } = parseHostPort(values.connect, "--connect");
-  const decoder = makeDecoder(values.encoding)!;
-  let conn: Deno.Conn;
-  try {
-    conn = await Deno.connect({ hostname, port });
-  } catch (error) {
-    console.error(`naive-client: cannot connect to ${values.connect}: ${error}`);
-    return 1;
-  }
-  try {
-    await writeAllTo(Deno.stdout, encoder.encode(">>> "));
-    for await (const raw of stdinLines()) {
-      const cmd = raw.trim();
-      if (!cmd || cmd === "quit") break;
-      await writeAllTo(conn, encoder.encode(cmd)); // tcpsc.send(cmd.encode('utf-8'))
-      const buf = new Uint8Array(1024);
-      const n = await conn.read(buf); // result = tcpsc.recv(BUFSIZ)
-      if (n === null) break;
-      // print(result.decode('gbk'), end='')
-      await writeAllTo(Deno.stdout, encoder.encode(decoder.decode(buf.subarray(0, n))));
-      await writeAllTo(Deno.stdout, encoder.encode(">>> "));
-    }
-  } finally {
-    conn.close();
-  }
-  return 0;
 }
 
 /**
